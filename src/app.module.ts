@@ -1,0 +1,47 @@
+import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module';
+import { JwtAuthGuard } from './auth/jwt-auth.guard';
+import { ProblemDetailsFilter } from './common/problem-details.filter';
+import { RequestValidationException } from './common/validation.exception';
+import { AppConfig } from './config/app-config';
+import { AppConfigModule } from './config/app-config.module';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { ProfileModule } from './profile/profile.module';
+
+/**
+ * Wires the feature modules and the global pipeline. Global enhancers are providers here (not
+ * `app.useGlobal*`) so every app instance, tests included, gets the same pipeline.
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        DatabaseModule,
+        AuthModule,
+        HealthModule,
+        ProfileModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useExisting: JwtAuthGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        {
+          provide: APP_PIPE,
+          useValue: new ValidationPipe({
+            whitelist: true,
+            // Unknown and server-owned fields are refused, not silently dropped (mass assignment).
+            forbidNonWhitelisted: true,
+            transform: true,
+            transformOptions: { enableImplicitConversion: false },
+            validationError: { target: false, value: false },
+            exceptionFactory: (errors) => RequestValidationException.fromValidationErrors(errors),
+          }),
+        },
+      ],
+    };
+  }
+}

@@ -1,0 +1,31 @@
+import { Logger, Module, OnModuleInit } from '@nestjs/common';
+import { PassportModule } from '@nestjs/passport';
+import { AppConfigService } from '../config/app-config.service';
+import { JwksKeyStore } from './jwks/jwks-key-store';
+import { JwtAuthGuard } from './jwt-auth.guard';
+import { JwtStrategy } from './jwt.strategy';
+import { TokenVerifier } from './token-verifier.service';
+
+@Module({
+  imports: [PassportModule],
+  providers: [JwksKeyStore, TokenVerifier, JwtStrategy, JwtAuthGuard],
+  exports: [JwksKeyStore, JwtAuthGuard],
+})
+export class AuthModule implements OnModuleInit {
+  private readonly logger = new Logger(AuthModule.name);
+
+  constructor(private readonly config: AppConfigService) {}
+
+  onModuleInit(): void {
+    const { issuer, audiences } = this.config.auth;
+    if (audiences.includes(issuer)) {
+      // Better Auth's default audience is its own URL, so its tokens are not bound to this API:
+      // any other service trusting the same issuer would accept them too.
+      this.logger.warn(
+        `JWT_AUDIENCE includes the issuer (${issuer}), so tokens are not bound to this API. ` +
+          `Give the API its own audience: jwt({ jwt: { audience: "https://api.example.com" } }) in Better Auth, ` +
+          `and JWT_AUDIENCE=https://api.example.com here.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,211 @@
+import { Injectable } from '@nestjs/common';
+import { errors, JWTPayload, jwtVerify } from 'jose';
+import { JwtAlgorithm } from '../config/app-config';
+import { AppConfigService } from '../config/app-config.service';
+import { InvalidTokenException, KeysUnavailableException } from './auth.errors';
+import { AuthenticatedUser } from './authenticated-user';
+import { JwksKey, JwksKeyStore } from './jwks/jwks-key-store';
+import { TokenTiming, VerifiedTokenCache } from './verified-token-cache';
+
+/** Far above a Better Auth token (under 1 KiB with the whole user object) and far below abuse. */
+export const MAX_TOKEN_LENGTH = 8192;
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+
+/** Header parameters this API understands; anything listed in `crit` must be one of these. */
+const UNDERSTOOD_CRITICAL_PARAMS: ReadonlySet<string> = new Set();
+
+/**
+ * Verifies Better Auth JWTs.
+ *
+ * Why jose and not jsonwebtoken (passport-jwt's verifier): Better Auth signs with EdDSA/Ed25519
+ * by default, which jsonwebtoken cannot verify ("Unknown key type ed25519"). jose verifies every
+ * algorithm Better Auth can use (EdDSA, Ed25519, ES256/384/512, RS256/384/512, PS256/384/512),
+ * is already a dependency of jwks-rsa, and checks the registered claims.
+ *
+ * The header is checked here before any key is looked up, so nothing in a token (`jku`, `x5u`,
+ * `jwk`, `x5c`) can make the API fetch a URL or choose a key outside the configured JWKS.
+ */
+@Injectable()
+export class TokenVerifier {
+  private readonly allowedAlgorithms: ReadonlySet<string>;
+  private readonly cache: VerifiedTokenCache;
+
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly keyStore: JwksKeyStore,
+  ) {
+    const configured = config.auth.algorithms;
+    const allowed = new Set<string>(configured);
+    // EdDSA and Ed25519 (RFC 9864) are two names for the same Ed25519 signature.
+    if (allowed.has('EdDSA') || allowed.has('Ed25519')) {
+      allowed.add('EdDSA');
+      allowed.add('Ed25519');
+    }
+    this.allowedAlgorithms = allowed;
+    const { maxEntries, maxAgeSeconds } = config.auth.tokenCache;
+    this.cache = new VerifiedTokenCache(maxEntries, maxAgeSeconds * 1000, (key) =>
+      keyStore.isCurrent(key),
+    );
+  }
+
+  async verify(token: string): Promise<AuthenticatedUser> {
+    const now = Date.now();
+    const cached = this.cache.get(token, now);
+    if (cached) return cached;
+
+    const { alg, kid } = this.checkHeader(token);
+    const lookup = await this.keyStore.findKey(alg, kid);
+    if (lookup.status === 'unavailable') throw new KeysUnavailableException();
+    if (lookup.status === 'unknown') {
+      throw new InvalidTokenException('signing key not found in the JWKS');
+    }
+
+    const payload = await this.verifySignatureAndClaims(token, alg, lookup.key);
+    const timing = this.checkOwnClaims(payload, Date.now());
+    const user = toAuthenticatedUser(payload);
+    this.cache.set(token, user, lookup.key, timing, Date.now());
+    return user;
+  }
+
+  private checkHeader(token: string): { alg: JwtAlgorithm; kid: string | undefined } {
+    if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException('token too large');
+    const parts = token.split('.');
+    if (parts.length === 1) {
+      throw new InvalidTokenException(
+        'not a JWT',
+        'The bearer value is not a JWT (a Better Auth session token, perhaps). Send the JWT from GET /api/auth/token (or the set-auth-jwt header) instead.',
+      );
+    }
+    if (parts.length === 5) {
+      throw new InvalidTokenException('encrypted tokens (JWE) are not accepted');
+    }
+    if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) {
+      throw new InvalidTokenException('malformed token');
+    }
+
+    const header = decodeJsonSegment(parts[0]);
+    if (!header) throw new InvalidTokenException('malformed token header');
+
+    const { alg, kid, typ, crit } = header;
+    if (typeof alg !== 'string' || !this.allowedAlgorithms.has(alg)) {
+      throw new InvalidTokenException('algorithm not allowed');
+    }
+    if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > 256)) {
+      throw new InvalidTokenException('invalid kid header');
+    }
+    // Better Auth's own JWTs carry no `typ`; a present one must say JWT so that other token
+    // kinds signed by the same keys (e.g. `logout+jwt`) cannot be replayed as access tokens.
+    if (typ !== undefined && (typeof typ !== 'string' || !/^(application\/)?jwt$/i.test(typ))) {
+      throw new InvalidTokenException('unexpected token type');
+    }
+    if (
+      crit !== undefined &&
+      (!Array.isArray(crit) ||
+        crit.length === 0 ||
+        crit.some((name) => typeof name !== 'string' || !UNDERSTOOD_CRITICAL_PARAMS.has(name)))
+    ) {
+      throw new InvalidTokenException('unsupported critical header');
+    }
+    return { alg: alg as JwtAlgorithm, kid };
+  }
+
+  private async verifySignatureAndClaims(
+    token: string,
+    alg: JwtAlgorithm,
+    key: JwksKey,
+  ): Promise<JWTPayload> {
+    const { issuer, audiences, clockToleranceSeconds } = this.config.auth;
+    try {
+      const { payload } = await jwtVerify(token, key.key, {
+        algorithms: [alg],
+        issuer,
+        audience: audiences,
+        clockTolerance: clockToleranceSeconds,
+        requiredClaims: ['exp', 'sub'],
+      });
+      return payload;
+    } catch (error) {
+      throw new InvalidTokenException(describeJoseError(error));
+    }
+  }
+
+  /** Checks jose leaves to the caller: finite times, `iat` not in the future, a usable `sub`. */
+  private checkOwnClaims(payload: JWTPayload, now: number): TokenTiming {
+    const toleranceMs = this.config.auth.clockToleranceSeconds * 1000;
+    const { exp, nbf, iat, sub } = payload;
+    if (typeof exp !== 'number' || !Number.isFinite(exp)) {
+      throw new InvalidTokenException('invalid exp claim');
+    }
+    for (const [name, value] of [
+      ['nbf', nbf],
+      ['iat', iat],
+    ] as const) {
+      if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+        throw new InvalidTokenException(`invalid ${name} claim`);
+      }
+    }
+    if (iat !== undefined && iat * 1000 > now + toleranceMs) {
+      throw new InvalidTokenException('token issued in the future');
+    }
+    if (typeof sub !== 'string' || sub.length === 0) {
+      throw new InvalidTokenException('missing or empty sub claim');
+    }
+    return {
+      validFromMs: Math.max(nbf ?? 0, iat ?? 0) * 1000 - toleranceMs,
+      expiresAtMs: exp * 1000 + toleranceMs,
+    };
+  }
+}
+
+function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function describeJoseError(error: unknown): string {
+  if (error instanceof errors.JWTExpired) return 'token expired';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    switch (error.claim) {
+      case 'iss':
+        return error.reason === 'missing' ? 'missing iss claim' : 'wrong issuer';
+      case 'aud':
+        return error.reason === 'missing' ? 'missing aud claim' : 'wrong audience';
+      case 'nbf':
+        return error.reason === 'check_failed' ? 'token not yet valid' : 'invalid nbf claim';
+      case 'exp':
+        return error.reason === 'missing' ? 'missing exp claim' : 'invalid exp claim';
+      case 'sub':
+        return error.reason === 'missing' ? 'missing or empty sub claim' : 'invalid sub claim';
+      case 'iat':
+        return 'invalid iat claim';
+      default:
+        return `invalid ${error.claim} claim`;
+    }
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature verification failed';
+  if (error instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
+  if (error instanceof errors.JOSENotSupported) return 'unsupported token feature';
+  if (error instanceof errors.JWTInvalid) return 'malformed token payload';
+  if (error instanceof errors.JWSInvalid) return 'malformed token';
+  // Anything else (e.g. a JWKS key too weak for its algorithm) is still the token's failure.
+  return 'token could not be verified';
+}
+
+function toAuthenticatedUser(payload: JWTPayload): AuthenticatedUser {
+  const text = (value: unknown) => (typeof value === 'string' ? value : null);
+  return Object.freeze({
+    id: payload.sub as string,
+    email: text(payload.email),
+    name: text(payload.name),
+    emailVerified: typeof payload.emailVerified === 'boolean' ? payload.emailVerified : null,
+    image: text(payload.image),
+    claims: Object.freeze({ ...payload }),
+  });
+}

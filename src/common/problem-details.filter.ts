@@ -1,0 +1,132 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import { InvalidTokenException, MissingTokenException } from '../auth/auth.errors';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailableError } from '../database/database-errors';
+import { RetryableUnavailableException } from './retryable-unavailable.exception';
+import { FieldError, RequestValidationException } from './validation.exception';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+interface Problem {
+  status: number;
+  detail: string;
+  headers?: Record<string, string>;
+  errors?: FieldError[];
+}
+
+/** Messages for errors Fastify raises itself, before a request reaches Nest. */
+const FASTIFY_ERRORS: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported Content-Type: send application/json.',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body.',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'The request body exceeds the 64 KiB limit.',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty but Content-Type says JSON.',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON.',
+  FST_ERR_CTP_EMPTY_TYPE: 'The Content-Type header is empty.',
+  FST_ERR_CTP_INVALID_TYPE: 'The Content-Type header is invalid.',
+  FST_ERR_BAD_URL: 'The request URL is malformed.',
+  FST_ERR_ASYNC_CONSTRAINT: 'The request could not be routed.',
+};
+
+/**
+ * Turns every exception into an RFC 9457 problem. Client errors keep their message; server
+ * errors are logged with the request id and answered with a generic text, so no stack trace,
+ * SQL or library message ever reaches a client.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const context = host.switchToHttp();
+    sendProblem(exception, context.getRequest<FastifyRequest>(), context.getResponse<FastifyReply>());
+  }
+}
+
+/** Shared by the Nest filter and Fastify's own error handler (errors raised before routing). */
+export function sendProblem(exception: unknown, request: FastifyRequest, reply: FastifyReply) {
+  const problem = toProblem(exception);
+  if (problem.status >= 500 && problem.status !== 503) {
+    request.log.error({ err: exception }, 'request failed');
+  } else if (problem.status === 503) {
+    request.log.warn({ reason: describe(exception) }, 'dependency unavailable');
+  }
+  const body = {
+    type: 'about:blank',
+    title: STATUS_CODES[problem.status] ?? 'Error',
+    status: problem.status,
+    detail: problem.detail,
+    instance: request.url.split('?')[0],
+    requestId: String(request.id),
+    ...(problem.errors ? { errors: problem.errors } : {}),
+  };
+  void reply
+    .status(problem.status)
+    .headers(problem.headers ?? {})
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(JSON.stringify(body));
+}
+
+function toProblem(exception: unknown): Problem {
+  if (exception instanceof InvalidTokenException || exception instanceof MissingTokenException) {
+    // RFC 6750: tell the client which scheme to use and, for a bad token, what was wrong.
+    return {
+      status: 401,
+      detail: exception.message,
+      headers: { 'www-authenticate': exception.challenge },
+    };
+  }
+  if (exception instanceof RetryableUnavailableException) {
+    return {
+      status: 503,
+      detail: exception.message,
+      headers: { 'retry-after': String(exception.retryAfterSeconds) },
+    };
+  }
+  if (exception instanceof RequestValidationException) {
+    return { status: 400, detail: exception.message, errors: exception.fieldErrors };
+  }
+  if (exception instanceof ThrottlerException) {
+    return { status: 429, detail: 'Too many requests; slow down and retry after the indicated delay.' };
+  }
+  // Nest wraps Fastify's own 4xx errors (bad JSON, 413, 415) in an HttpException whose message
+  // is Fastify's; answer with our wording instead.
+  const fastify = fastifyError(exception instanceof HttpException ? exception.cause : exception);
+  if (fastify) return fastify;
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    return { status, detail: status >= 500 ? genericDetail(status) : httpExceptionDetail(exception) };
+  }
+  if (isDatabaseUnavailableError(exception)) {
+    return {
+      status: 503,
+      detail: 'The database is unavailable; retry shortly.',
+      headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+    };
+  }
+  return { status: 500, detail: genericDetail(500) };
+}
+
+function fastifyError(exception: unknown): Problem | undefined {
+  const { statusCode, code } = (exception ?? {}) as { statusCode?: unknown; code?: unknown };
+  if (typeof code !== 'string' || !code.startsWith('FST_')) return undefined;
+  if (typeof statusCode !== 'number' || statusCode < 400 || statusCode >= 500) return undefined;
+  return { status: statusCode, detail: FASTIFY_ERRORS[code] ?? `${STATUS_CODES[statusCode]}.` };
+}
+
+function httpExceptionDetail(exception: HttpException): string {
+  const response = exception.getResponse();
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (Array.isArray(message)) return message.join('; ');
+  return typeof message === 'string' ? message : exception.message;
+}
+
+function genericDetail(status: number): string {
+  return status === HttpStatus.SERVICE_UNAVAILABLE
+    ? 'The service is temporarily unavailable; retry shortly.'
+    : 'An unexpected error occurred. Quote the requestId when reporting it.';
+}
+
+function describe(exception: unknown): string {
+  return exception instanceof Error ? exception.message : String(exception);
+}

@@ -1,0 +1,68 @@
+/** Signing algorithms this API can verify (SPEC §3). HS* and `none` are deliberately absent. */
+export const SUPPORTED_JWT_ALGORITHMS = [
+  'EdDSA',
+  'Ed25519',
+  'ES256',
+  'ES384',
+  'ES512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+] as const;
+
+export type JwtAlgorithm = (typeof SUPPORTED_JWT_ALGORITHMS)[number];
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export type NodeEnv = 'development' | 'production' | 'test';
+
+export interface HttpConfig {
+  host: string;
+  port: number;
+  corsOrigins: string[];
+  /** Number of proxy hops whose X-Forwarded-For entries are trusted (0 = none). */
+  trustProxyHops: number;
+}
+
+export interface DatabaseConfig {
+  /** Unset: the embedded PostgreSQL is started (SPEC §8). */
+  url: string | undefined;
+  migrationsRun: boolean;
+  poolSize: number;
+  embedded: { dataDir: string; port: number };
+}
+
+export interface AuthConfig {
+  betterAuthUrl: string;
+  jwksUrl: string;
+  issuer: string;
+  audiences: string[];
+  algorithms: JwtAlgorithm[];
+  clockToleranceSeconds: number;
+  jwksCacheTtlSeconds: number;
+  jwksCooldownSeconds: number;
+  jwksTimeoutMs: number;
+  tokenCache: { maxEntries: number; maxAgeSeconds: number };
+}
+
+export interface ThrottleConfig {
+  /** Window length in seconds shared by both limits. */
+  ttlSeconds: number;
+  /** Requests per window for an authenticated user. */
+  userLimit: number;
+  /** Requests per window for an anonymous client or a failed authentication, per client IP. */
+  anonymousLimit: number;
+}
+
+export interface AppConfig {
+  nodeEnv: NodeEnv;
+  logLevel: LogLevel;
+  http: HttpConfig;
+  database: DatabaseConfig;
+  auth: AuthConfig;
+  throttle: ThrottleConfig;
+}

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AppConfigService } from '../config/app-config.service';
+import { buildDataSourceOptions } from './data-source-options';
+import { EmbeddedPostgresModule } from './embedded-postgres.module';
+import { EmbeddedPostgresService } from './embedded-postgres.service';
+
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      imports: [EmbeddedPostgresModule],
+      inject: [AppConfigService, EmbeddedPostgresService],
+      useFactory: async (config: AppConfigService, embedded: EmbeddedPostgresService) => {
+        const url = config.database.url ?? (await embedded.start());
+        return { ...buildDataSourceOptions(url, config.database), autoLoadEntities: true };
+      },
+    }),
+  ],
+})
+export class DatabaseModule {}

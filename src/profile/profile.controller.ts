@@ -1,0 +1,22 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser } from '../auth/authenticated-user';
+import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { ProfileDto } from './profile.dto';
+
+@ApiTags('profile')
+@Controller('profile')
+export class ProfileController {
+  @Get()
+  @ApiOperation({ summary: "The caller's profile, read from the token's claims (no database)." })
+  @ApiOkResponse({ type: ProfileDto })
+  profile(@CurrentUser() user: AuthenticatedUser): ProfileDto {
+    return {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      emailVerified: user.emailVerified,
+      image: user.image,
+    };
+  }
+}
