@@ -31,7 +31,12 @@ class AccessLogController extends LogController {
     reply: FastifyReply,
   ): void {
     request.log.info(
-      { method: request.method, url: request.url, statusCode: reply.statusCode, ms: reply.elapsedTime },
+      {
+        method: request.method,
+        url: request.url,
+        statusCode: reply.statusCode,
+        ms: reply.elapsedTime,
+      },
       'request completed',
     );
   }

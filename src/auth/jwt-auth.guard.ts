@@ -43,7 +43,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
       const request = context.switchToHttp().getRequest<FastifyRequest>();
       const reason = (error as { reason?: string } | undefined)?.reason ?? 'authentication failed';
       request.log.warn({ reason, status: statusOf(error) }, 'authentication refused');
-      throw error ?? new MissingTokenException();
+      throw error instanceof Error ? error : new MissingTokenException();
     }
     return user;
   }

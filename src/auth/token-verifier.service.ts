@@ -189,7 +189,8 @@ function describeJoseError(error: unknown): string {
         return `invalid ${error.claim} claim`;
     }
   }
-  if (error instanceof errors.JWSSignatureVerificationFailed) return 'signature verification failed';
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return 'signature verification failed';
   if (error instanceof errors.JOSEAlgNotAllowed) return 'algorithm not allowed';
   if (error instanceof errors.JOSENotSupported) return 'unsupported token feature';
   if (error instanceof errors.JWTInvalid) return 'malformed token payload';

@@ -3,7 +3,10 @@ import { ThrottlerException } from '@nestjs/throttler';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { InvalidTokenException, MissingTokenException } from '../auth/auth.errors';
-import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailableError } from '../database/database-errors';
+import {
+  DATABASE_RETRY_AFTER_SECONDS,
+  isDatabaseUnavailableError,
+} from '../database/database-errors';
 import { RetryableUnavailableException } from './retryable-unavailable.exception';
 import { FieldError, RequestValidationException } from './validation.exception';
 
@@ -38,7 +41,11 @@ const FASTIFY_ERRORS: Record<string, string> = {
 export class ProblemDetailsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const context = host.switchToHttp();
-    sendProblem(exception, context.getRequest<FastifyRequest>(), context.getResponse<FastifyReply>());
+    sendProblem(
+      exception,
+      context.getRequest<FastifyRequest>(),
+      context.getResponse<FastifyReply>(),
+    );
   }
 }
 
@@ -86,7 +93,10 @@ function toProblem(exception: unknown): Problem {
     return { status: 400, detail: exception.message, errors: exception.fieldErrors };
   }
   if (exception instanceof ThrottlerException) {
-    return { status: 429, detail: 'Too many requests; slow down and retry after the indicated delay.' };
+    return {
+      status: 429,
+      detail: 'Too many requests; slow down and retry after the indicated delay.',
+    };
   }
   // Nest wraps Fastify's own 4xx errors (bad JSON, 413, 415) in an HttpException whose message
   // is Fastify's; answer with our wording instead.
@@ -94,7 +104,10 @@ function toProblem(exception: unknown): Problem {
   if (fastify) return fastify;
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
-    return { status, detail: status >= 500 ? genericDetail(status) : httpExceptionDetail(exception) };
+    return {
+      status,
+      detail: status >= 500 ? genericDetail(status) : httpExceptionDetail(exception),
+    };
   }
   if (isDatabaseUnavailableError(exception)) {
     return {
@@ -122,7 +135,7 @@ function httpExceptionDetail(exception: HttpException): string {
 }
 
 function genericDetail(status: number): string {
-  return status === HttpStatus.SERVICE_UNAVAILABLE
+  return status === Number(HttpStatus.SERVICE_UNAVAILABLE)
     ? 'The service is temporarily unavailable; retry shortly.'
     : 'An unexpected error occurred. Quote the requestId when reporting it.';
 }

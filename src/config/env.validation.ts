@@ -80,7 +80,11 @@ export function validateEnv(env: RawEnv): AppConfig {
       return false;
     }
     if (requireLoopbackForHttp && url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
-      fail(name, value, 'an https URL (plain http is allowed only for loopback hosts in production)');
+      fail(
+        name,
+        value,
+        'an https URL (plain http is allowed only for loopback hosts in production)',
+      );
       return false;
     }
     return true;

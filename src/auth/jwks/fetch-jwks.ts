@@ -53,7 +53,7 @@ export async function fetchJwks(url: string, timeoutMs: number): Promise<JwksDoc
 
 async function readLimited(response: Response, signal: AbortSignal, timeoutMs: number) {
   if (!response.body) return '';
-  const reader = response.body.getReader();
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {

@@ -105,7 +105,10 @@ export class JwksKeyStore implements OnApplicationBootstrap {
 
     if (this.inFlight) {
       await this.inFlight;
-    } else if (Date.now() - this.lastUnknownKidFetchAt >= this.config.auth.jwksCooldownSeconds * 1000) {
+    } else if (
+      Date.now() - this.lastUnknownKidFetchAt >=
+      this.config.auth.jwksCooldownSeconds * 1000
+    ) {
       // A token naming a key we do not hold may mean the issuer rotated: look once, and let the
       // cooldown cap how often forged `kid`s can make us hit the issuer.
       this.lastUnknownKidFetchAt = Date.now();
@@ -176,7 +179,7 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     }
     return signingKeys.map((signingKey) => ({
       kid: signingKey.kid || undefined,
-      alg: (signingKey as SigningKey & { alg?: string }).alg,
+      alg: signingKey.alg,
       key: createPublicKey(signingKey.getPublicKey()),
     }));
   }
