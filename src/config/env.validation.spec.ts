@@ -1,0 +1,143 @@
+import { ConfigValidationError, validateEnv } from './env.validation';
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    validateEnv(env);
+  } catch (error) {
+    if (error instanceof ConfigValidationError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected the configuration to be refused');
+}
+
+describe('validateEnv', () => {
+  it('applies the SPEC defaults to an empty environment', () => {
+    const config = validateEnv({});
+    expect(config.http).toEqual({
+      host: '0.0.0.0',
+      port: 8000,
+      corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
+      trustProxyHops: 0,
+    });
+    expect(config.database.url).toBeUndefined();
+    expect(config.database.migrationsRun).toBe(true);
+    expect(config.auth).toMatchObject({
+      betterAuthUrl: 'http://localhost:3000',
+      jwksUrl: 'http://localhost:3000/api/auth/jwks',
+      issuer: 'http://localhost:3000',
+      audiences: ['http://localhost:3000'],
+      algorithms: ['EdDSA'],
+      clockToleranceSeconds: 5,
+      jwksCacheTtlSeconds: 600,
+      jwksCooldownSeconds: 30,
+      jwksTimeoutMs: 5000,
+    });
+    expect(config.logLevel).toBe('info');
+  });
+
+  it('derives the JWKS URL, issuer and audience from BETTER_AUTH_URL', () => {
+    const config = validateEnv({ BETTER_AUTH_URL: 'https://auth.example.com/' });
+    expect(config.auth.jwksUrl).toBe('https://auth.example.com/api/auth/jwks');
+    expect(config.auth.issuer).toBe('https://auth.example.com');
+    expect(config.auth.audiences).toEqual(['https://auth.example.com']);
+  });
+
+  it('reads a comma-separated audience list and algorithm list', () => {
+    const config = validateEnv({
+      JWT_AUDIENCE: 'https://api.example.com, https://other.example.com',
+      JWT_ALGORITHMS: 'EdDSA,ES256,RS256',
+    });
+    expect(config.auth.audiences).toEqual(['https://api.example.com', 'https://other.example.com']);
+    expect(config.auth.algorithms).toEqual(['EdDSA', 'ES256', 'RS256']);
+  });
+
+  it('falls back to the single-valued JWT_ALGORITHM only when JWT_ALGORITHMS is unset', () => {
+    expect(validateEnv({ JWT_ALGORITHM: 'ES256' }).auth.algorithms).toEqual(['ES256']);
+    expect(
+      validateEnv({ JWT_ALGORITHM: 'ES256', JWT_ALGORITHMS: 'RS256' }).auth.algorithms,
+    ).toEqual(['RS256']);
+  });
+
+  it.each(['HS256', 'none', 'EdDSA,HS512', 'RS257', ','])('refuses JWT_ALGORITHMS=%s', (value) => {
+    const [problem] = problemsOf({ JWT_ALGORITHMS: value });
+    expect(problem).toContain('JWT_ALGORITHMS=');
+    expect(problem).toContain('HS* and none are refused');
+  });
+
+  it.each([
+    ['PORT', '0', 'an integer from 1 to 65535'],
+    ['PORT', '65536', 'an integer from 1 to 65535'],
+    ['PORT', 'eighty', 'an integer from 1 to 65535'],
+    ['BETTER_AUTH_URL', 'localhost:3000', 'an absolute http(s) URL'],
+    ['BETTER_AUTH_URL', 'ftp://auth.example.com', 'an absolute http(s) URL'],
+    ['JWKS_URL', 'not a url', 'an absolute http(s) URL'],
+    ['DATABASE_URL', 'mysql://db/todos', 'a postgres:// or postgresql:// URL'],
+    ['JWT_CLOCK_TOLERANCE_SECONDS', '301', 'an integer from 0 to 300'],
+    ['JWT_CLOCK_TOLERANCE_SECONDS', '-1', 'an integer from 0 to 300'],
+    ['JWKS_CACHE_TTL_SECONDS', '0', 'an integer from 1 to 86400'],
+    ['JWKS_COOLDOWN_SECONDS', 'soon', 'an integer from 0 to 3600'],
+    ['JWKS_TIMEOUT_MS', '5', 'an integer from 100 to 60000'],
+    ['CORS_ORIGINS', 'app.example.com', 'comma-separated origins'],
+    ['CORS_ORIGINS', 'https://app.example.com/path', 'comma-separated origins'],
+    ['LOG_LEVEL', 'verbose', 'one of fatal, error, warn, info, debug, trace, silent'],
+    ['NODE_ENV', 'staging', 'one of development, production, test'],
+    ['MIGRATIONS_RUN', 'maybe', 'true or false'],
+    ['TRUST_PROXY', 'everyone', 'false, true'],
+  ])(
+    'refuses %s=%s, naming the variable, the value and what is expected',
+    (name, value, expected) => {
+      const problems = problemsOf({ [name]: value });
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toContain(`${name}=${JSON.stringify(value)}`);
+      expect(problems[0]).toContain(expected);
+    },
+  );
+
+  it('reports every problem at once, not just the first', () => {
+    const problems = problemsOf({ PORT: '0', LOG_LEVEL: 'loud', JWT_ALGORITHMS: 'HS256' });
+    expect(problems).toHaveLength(3);
+    for (const name of ['PORT', 'LOG_LEVEL', 'JWT_ALGORITHMS']) {
+      expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}=`)));
+    }
+  });
+
+  it('never shows a database password', () => {
+    const [problem] = problemsOf({ DATABASE_URL: 'mysql://app:s3cret@db/todos' });
+    expect(problem).not.toContain('s3cret');
+    expect(problem).toContain('***');
+  });
+
+  describe('in production', () => {
+    it('requires DATABASE_URL', () => {
+      const [problem] = problemsOf({ NODE_ENV: 'production' });
+      expect(problem).toMatch(/^DATABASE_URL is not set/);
+    });
+
+    it('refuses a plain-http JWKS on a non-loopback host', () => {
+      const problems = problemsOf({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://db/todos',
+        JWKS_URL: 'http://auth.example.com/api/auth/jwks',
+      });
+      expect(problems).toEqual([expect.stringContaining('JWKS_URL="http://auth.example.com')]);
+    });
+
+    it.each(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000'])(
+      'allows plain http on loopback (%s)',
+      (betterAuthUrl) => {
+        const config = validateEnv({
+          NODE_ENV: 'production',
+          DATABASE_URL: 'postgres://db/todos',
+          BETTER_AUTH_URL: betterAuthUrl,
+        });
+        expect(config.auth.jwksUrl).toBe(`${betterAuthUrl}/api/auth/jwks`);
+      },
+    );
+  });
+
+  it('allows plain http to any host outside production', () => {
+    expect(validateEnv({ JWKS_URL: 'http://auth.internal/jwks' }).auth.jwksUrl).toBe(
+      'http://auth.internal/jwks',
+    );
+  });
+});
