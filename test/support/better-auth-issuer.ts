@@ -18,6 +18,8 @@ export interface IssuerOptions {
   /** Fixed port (the `npm run issuer` script uses 3000); tests use a free one. */
   port?: number;
   host?: string;
+  /** Sees every HTTP request before Better Auth does (the benchmark counts JWKS fetches with it). */
+  onRequest?: (request: IncomingMessage) => void;
 }
 
 export interface IssuedUser {
@@ -59,7 +61,10 @@ export class BetterAuthIssuer {
   static async start(options: IssuerOptions = {}): Promise<BetterAuthIssuer> {
     const alg = options.alg ?? 'EdDSA';
     const route: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
-    const server = createServer((req, res) => route.handler?.(req, res));
+    const server = createServer((req, res) => {
+      options.onRequest?.(req);
+      route.handler?.(req, res);
+    });
     await new Promise<void>((resolve) =>
       server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
     );
