@@ -9,6 +9,8 @@ import { AppConfigModule } from './config/app-config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { ProfileModule } from './profile/profile.module';
+import { RateLimitGuard } from './rate-limit/rate-limit.guard';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 
 /**
  * Wires the feature modules and the global pipeline. Global enhancers are providers here (not
@@ -23,11 +25,14 @@ export class AppModule {
         AppConfigModule.forRoot(config),
         DatabaseModule,
         AuthModule,
+        RateLimitModule,
         HealthModule,
         ProfileModule,
       ],
       providers: [
+        // Order matters: authenticate first, so the rate limit can key on the user.
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
+        { provide: APP_GUARD, useExisting: RateLimitGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {
           provide: APP_PIPE,

@@ -1,13 +1,14 @@
 import { Logger, Module, OnModuleInit } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { AppConfigService } from '../config/app-config.service';
+import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { JwksKeyStore } from './jwks/jwks-key-store';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { TokenVerifier } from './token-verifier.service';
 
 @Module({
-  imports: [PassportModule],
+  imports: [PassportModule, RateLimitModule],
   providers: [JwksKeyStore, TokenVerifier, JwtStrategy, JwtAuthGuard],
   exports: [JwksKeyStore, JwtAuthGuard],
 })

@@ -1,7 +1,8 @@
 import { ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
-import { FastifyRequest } from 'fastify';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
 import { MissingTokenException } from './auth.errors';
 import { AuthenticatedUser } from './authenticated-user';
 import { hasAuthorizationHeader } from './bearer-token';
@@ -15,7 +16,10 @@ import { JWT_STRATEGY } from './jwt.strategy';
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
-  constructor(private readonly reflector: Reflector) {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly failedAuthLimiter: FailedAuthLimiter,
+  ) {
     super();
   }
 
@@ -29,7 +33,17 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     ) {
       return true;
     }
-    return (await super.canActivate(context)) as boolean;
+    try {
+      return (await super.canActivate(context)) as boolean;
+    } catch (error) {
+      // Refusals count against the client address (memory only: no database, no JWKS), and an
+      // address over its limit gets 429 instead of yet another 401. 503s are our fault, not its.
+      if (error instanceof HttpException && error.getStatus() === 401) {
+        const reply = context.switchToHttp().getResponse<FastifyReply>();
+        throw (await this.failedAuthLimiter.recordFailure(request, reply)) ?? error;
+      }
+      throw error;
+    }
   }
 
   /** Logs each refusal once, with its reason and the request id (the token is never logged). */

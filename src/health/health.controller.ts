@@ -5,6 +5,7 @@ import {
   ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/decorators/public.decorator';
 import { ProblemDto } from '../common/problem.dto';
 import { RetryableUnavailableException } from '../common/retryable-unavailable.exception';
@@ -13,6 +14,8 @@ import { HealthService } from './health.service';
 
 @ApiTags('health')
 @Public()
+// Load balancers and orchestrators probe these constantly; a probe must never get 429.
+@SkipThrottle()
 @Controller('health')
 export class HealthController {
   constructor(private readonly health: HealthService) {}

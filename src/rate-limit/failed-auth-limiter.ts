@@ -1,0 +1,34 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ThrottlerException, ThrottlerStorage } from '@nestjs/throttler';
+import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfigService } from '../config/app-config.service';
+import { clientIp } from './client-ip';
+import { rateLimitKey } from './rate-limit.guard';
+
+/**
+ * Counts failed authentications against the client address's anonymous bucket. The JWT guard
+ * calls it when it refuses a request, before any database work, so a client guessing or
+ * replaying tokens is slowed down by address; a valid token is never refused for what others
+ * behind the same address sent.
+ */
+@Injectable()
+export class FailedAuthLimiter {
+  constructor(
+    @Inject(ThrottlerStorage) private readonly storage: ThrottlerStorage,
+    private readonly config: AppConfigService,
+  ) {}
+
+  /** Records the failure; returns a 429 to throw instead of the 401 once the address is over. */
+  async recordFailure(
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ): Promise<ThrottlerException | undefined> {
+    const { ttlSeconds, anonymousLimit } = this.config.throttle;
+    const ttl = ttlSeconds * 1000;
+    const key = rateLimitKey.ip(clientIp(request, this.config.http.trustProxyHops));
+    const record = await this.storage.increment(key, ttl, anonymousLimit, ttl, 'default');
+    if (!record.isBlocked) return undefined;
+    void reply.header('retry-after', String(record.timeToBlockExpire));
+    return new ThrottlerException();
+  }
+}
