@@ -2,7 +2,11 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from
 import { ThrottlerException } from '@nestjs/throttler';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { InvalidTokenException, MissingTokenException } from '../auth/auth.errors';
+import {
+  InvalidTokenException,
+  KeysUnavailableException,
+  MissingTokenException,
+} from '../auth/auth.errors';
 import {
   DATABASE_RETRY_AFTER_SECONDS,
   isDatabaseUnavailableError,
@@ -54,7 +58,8 @@ export function sendProblem(exception: unknown, request: FastifyRequest, reply: 
   const problem = toProblem(exception);
   if (problem.status >= 500 && problem.status !== 503) {
     request.log.error({ err: exception }, 'request failed');
-  } else if (problem.status === 503) {
+  } else if (problem.status === 503 && !(exception instanceof KeysUnavailableException)) {
+    // (The JWT guard already logged a KeysUnavailableException as an authentication refusal.)
     request.log.warn({ reason: describe(exception) }, 'dependency unavailable');
   }
   const body = {
