@@ -11,6 +11,7 @@ import { TokenTiming, VerifiedTokenCache } from './verified-token-cache';
 export const MAX_TOKEN_LENGTH = 8192;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const BASE64URL_OR_EMPTY = /^[A-Za-z0-9_-]*$/;
 
 /** Header parameters this API understands; anything listed in `crit` must be one of these. */
 const UNDERSTOOD_CRITICAL_PARAMS: ReadonlySet<string> = new Set();
@@ -51,6 +52,7 @@ export class TokenVerifier {
 
   async verify(token: string): Promise<AuthenticatedUser> {
     const now = Date.now();
+    this.keyStore.refreshIfStale();
     const cached = this.cache.get(token, now);
     if (cached) return cached;
 
@@ -71,20 +73,29 @@ export class TokenVerifier {
   private checkHeader(token: string): { alg: JwtAlgorithm; kid: string | undefined } {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException('token too large');
     const parts = token.split('.');
-    if (parts.length === 1) {
+    if (parts.length === 5 && parts.every((part) => BASE64URL_OR_EMPTY.test(part))) {
+      throw new InvalidTokenException('encrypted tokens (JWE) are not accepted');
+    }
+    if (parts.length !== 3) {
+      // SPEC §4: the reason itself (it is the error_description) must point the client to the JWT.
       throw new InvalidTokenException(
-        'not a JWT',
+        'not a JWT; send the JWT from GET /api/auth/token',
         'The bearer value is not a JWT (a Better Auth session token, perhaps). Send the JWT from GET /api/auth/token (or the set-auth-jwt header) instead.',
       );
     }
-    if (parts.length === 5) {
-      throw new InvalidTokenException('encrypted tokens (JWE) are not accepted');
-    }
-    if (parts.length !== 3 || !parts.every((part) => BASE64URL.test(part))) {
+    const [encodedHeader, encodedPayload, signature] = parts;
+    // Canonical base64url only: a segment with non-zero pad bits decodes like another string, so
+    // one signed token would have many spellings (a cache or deny-list keyed by the string could
+    // be sidestepped). The signature may be empty here so that `alg: none` is named as such below.
+    if (
+      !isCanonicalBase64url(encodedHeader) ||
+      !isCanonicalBase64url(encodedPayload) ||
+      (signature !== '' && !isCanonicalBase64url(signature))
+    ) {
       throw new InvalidTokenException('malformed token');
     }
 
-    const header = decodeJsonSegment(parts[0]);
+    const header = decodeJsonSegment(encodedHeader);
     if (!header) throw new InvalidTokenException('malformed token header');
 
     const { alg, kid, typ, crit } = header;
@@ -107,6 +118,12 @@ export class TokenVerifier {
     ) {
       throw new InvalidTokenException('unsupported critical header');
     }
+    // RFC 7797 unencoded payloads: never issued by Better Auth; refused even outside `crit` so
+    // that no verifier in the chain can read the payload differently from this one.
+    if (header.b64 !== undefined && header.b64 !== true) {
+      throw new InvalidTokenException('unencoded payload (b64) not accepted');
+    }
+    if (signature === '') throw new InvalidTokenException('missing signature');
     return { alg: alg as JwtAlgorithm, kid };
   }
 
@@ -148,14 +165,19 @@ export class TokenVerifier {
     if (iat !== undefined && iat * 1000 > now + toleranceMs) {
       throw new InvalidTokenException('token issued in the future');
     }
-    if (typeof sub !== 'string' || sub.length === 0) {
-      throw new InvalidTokenException('missing or empty sub claim');
-    }
+    if (typeof sub !== 'string') throw new InvalidTokenException('invalid sub claim');
+    if (sub.length === 0) throw new InvalidTokenException('missing or empty sub claim');
     return {
       validFromMs: Math.max(nbf ?? 0, iat ?? 0) * 1000 - toleranceMs,
       expiresAtMs: exp * 1000 + toleranceMs,
     };
   }
+}
+
+function isCanonicalBase64url(segment: string): boolean {
+  return (
+    BASE64URL.test(segment) && Buffer.from(segment, 'base64url').toString('base64url') === segment
+  );
 }
 
 function decodeJsonSegment(segment: string): Record<string, unknown> | undefined {

@@ -3,9 +3,10 @@ import { memoryAdapter } from 'better-auth/adapters/memory';
 import { toNodeHandler } from 'better-auth/node';
 import { jwt } from 'better-auth/plugins';
 import { importJWK, JWTPayload, SignJWT, type JWK } from 'jose';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createPrivateKey, KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { compact, signInput } from './jws';
 
 /** The algorithms Better Auth's jwt() plugin can sign with (SPEC §2). */
 export type BetterAuthAlgorithm = 'EdDSA' | 'ES256' | 'ES512' | 'RS256' | 'PS256';
@@ -20,6 +21,16 @@ export interface IssuerOptions {
   host?: string;
   /** Sees every HTTP request before Better Auth does (the benchmark counts JWKS fetches with it). */
   onRequest?: (request: IncomingMessage) => void;
+}
+
+/** For `signRaw`: build the token by hand, to put what a JWT library would refuse into it. */
+export interface RawSignOptions {
+  /** A ready-made header segment (base64url) used instead of the header argument. */
+  encodedHeader?: string;
+  /** A ready-made payload segment (base64url) used instead of the payload argument. */
+  encodedPayload?: string;
+  /** Computes the signature (default: the key's own algorithm over the signing input). */
+  sign?: (signingInput: string, privateKey: KeyObject, keyAlg: string) => Uint8Array | string;
 }
 
 export interface IssuedUser {
@@ -124,10 +135,24 @@ export class BetterAuthIssuer {
    * Signs with the issuer's real private key but a header and claims the test controls: the
    * attacker-side tests use it to vary one thing at a time around a genuine signature.
    */
-  async signRaw(header: Record<string, unknown>, payload: JWTPayload): Promise<string> {
+  async signRaw(
+    header: Record<string, unknown>,
+    payload: JWTPayload,
+    options?: RawSignOptions,
+  ): Promise<string> {
     const current = await this.currentKey();
     const privateJwk = JSON.parse(current.privateKey) as JWK;
     const alg = current.alg ?? this.alg;
+    if (options) {
+      // Byte by byte, because jose refuses to produce the odd headers these tests need.
+      const privateKey = createPrivateKey({ key: privateJwk, format: 'jwk' });
+      const sign = options.sign ?? ((input: string) => signInput(alg, privateKey, input));
+      return compact(
+        options.encodedHeader ?? { alg, kid: current.id, ...header },
+        options.encodedPayload ?? payload,
+        (input) => sign(input, privateKey, alg),
+      );
+    }
     const key = await importJWK(privateJwk, alg);
     return new SignJWT(payload).setProtectedHeader({ alg, kid: current.id, ...header }).sign(key);
   }

@@ -99,7 +99,7 @@ export class JwksKeyStore implements OnApplicationBootstrap {
   }
 
   async findKey(alg: JwtAlgorithm, kid: string | undefined): Promise<KeyLookup> {
-    this.refreshInBackgroundWhenStale();
+    this.refreshIfStale();
     let key = this.select(alg, kid);
     if (key) return { status: 'found', key };
 
@@ -130,7 +130,12 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     return fitting.length === 1 ? fitting[0] : undefined;
   }
 
-  private refreshInBackgroundWhenStale(): void {
+  /**
+   * Starts a background refresh once the key set is older than JWKS_CACHE_TTL_SECONDS. Called on
+   * every verification, cached tokens included: otherwise a key removed from the JWKS would keep
+   * admitting its (cached) tokens for as long as clients keep reusing them.
+   */
+  refreshIfStale(): void {
     const now = Date.now();
     const { jwksCacheTtlSeconds, jwksCooldownSeconds } = this.config.auth;
     const stale = this.loadedAt === undefined || now - this.loadedAt >= jwksCacheTtlSeconds * 1000;
