@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module';
 import { ProfileModule } from './profile/profile.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
+import { TodosModule } from './todos/todos.module';
 
 /**
  * Wires the feature modules and the global pipeline. Global enhancers are providers here (not
@@ -28,6 +29,7 @@ export class AppModule {
         RateLimitModule,
         HealthModule,
         ProfileModule,
+        TodosModule,
       ],
       providers: [
         // Order matters: authenticate first, so the rate limit can key on the user.
