@@ -1,0 +1,264 @@
+import { Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { FLUSH_INTERVAL_MS, PostgresThrottlerStorage } from './postgres-throttler-storage';
+
+const TTL = 60_000;
+const LIMIT = 3;
+const BLOCK = 60_000;
+/** A window boundary, so "seconds into the window" is easy to read. */
+const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
+
+type QueryParams = [string[], Date[], number[], Date[]];
+
+/** Stubs the one thing the storage calls: DataSource.query (plus the isInitialized flag). */
+function fakeDataSource() {
+  const query = jest.fn<Promise<unknown>, [string, unknown[]?]>();
+  const dataSource = { isInitialized: true, query };
+  /** Answers the next upsert as PostgreSQL would, adding `others` hits from other instances. */
+  const answerUpsert = (others: Record<string, number> = {}) =>
+    query.mockImplementationOnce((_sql, params) => {
+      const [keys, starts, hits] = params as QueryParams;
+      return Promise.resolve(
+        keys.map((key, i) => ({
+          key,
+          window_start: starts[i],
+          hits: hits[i] + (others[key] ?? 0),
+        })),
+      );
+    });
+  return { dataSource, query, answerUpsert };
+}
+
+describe('PostgresThrottlerStorage', () => {
+  let warn: jest.SpyInstance;
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: T0 });
+    warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(() => {
+    jest.useRealTimers();
+    warn.mockRestore();
+  });
+
+  function create() {
+    const fake = fakeDataSource();
+    const storage = new PostgresThrottlerStorage(fake.dataSource as unknown as DataSource);
+    const hit = (key = 'user:a') => storage.increment(key, TTL, LIMIT, BLOCK);
+    return { ...fake, storage, hit };
+  }
+
+  describe('fixed window', () => {
+    it('counts hits in the window and reports the time left in it', async () => {
+      const { hit } = create();
+      jest.setSystemTime(T0 + 20_000);
+      expect(await hit()).toEqual({
+        totalHits: 1,
+        timeToExpire: 40,
+        isBlocked: false,
+        timeToBlockExpire: 0,
+      });
+      expect((await hit()).totalHits).toBe(2);
+    });
+
+    it('starts from zero in the next window', async () => {
+      const { hit } = create();
+      await hit();
+      await hit();
+      jest.setSystemTime(T0 + TTL + 1);
+      expect(await hit()).toMatchObject({ totalHits: 1, isBlocked: false });
+    });
+
+    it('keeps keys apart', async () => {
+      const { hit } = create();
+      await hit('user:a');
+      await hit('user:a');
+      expect((await hit('user:b')).totalHits).toBe(1);
+    });
+  });
+
+  describe('blocking', () => {
+    it('blocks the hit over the limit for the block duration', async () => {
+      const { hit } = create();
+      for (let i = 0; i < LIMIT; i++) expect((await hit()).isBlocked).toBe(false);
+      expect(await hit()).toMatchObject({
+        totalHits: LIMIT + 1,
+        isBlocked: true,
+        timeToBlockExpire: BLOCK / 1000,
+      });
+    });
+
+    it('does not count hits while blocked, and reports the time left in the block', async () => {
+      const { hit } = create();
+      for (let i = 0; i <= LIMIT; i++) await hit();
+      jest.setSystemTime(T0 + 15_000);
+      expect(await hit()).toMatchObject({
+        totalHits: LIMIT + 1,
+        isBlocked: true,
+        timeToBlockExpire: 45,
+      });
+    });
+
+    it('keeps the block across a window boundary, then lifts it', async () => {
+      const { hit } = create();
+      jest.setSystemTime(T0 + 50_000);
+      for (let i = 0; i <= LIMIT; i++) await hit();
+      jest.setSystemTime(T0 + TTL + 5_000);
+      expect(await hit()).toMatchObject({ isBlocked: true, timeToBlockExpire: 45 });
+      jest.setSystemTime(T0 + 50_000 + BLOCK + 1);
+      expect(await hit()).toMatchObject({ isBlocked: false, totalHits: 1 });
+    });
+  });
+
+  describe('sharing through PostgreSQL', () => {
+    it('sends pending hits in one upsert and adopts the shared total', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit('user:a');
+      await hit('user:a');
+      await hit('ip:1.2.3.4');
+      answerUpsert({ 'user:a': 1 });
+      await storage.flush();
+
+      expect(query).toHaveBeenCalledTimes(1);
+      const [sql, params] = query.mock.calls[0];
+      expect(sql).toMatch(/INSERT INTO throttle_counters[\s\S]*ON CONFLICT/);
+      const [keys, starts, hits, expires] = params as QueryParams;
+      expect(keys).toEqual(['user:a', 'ip:1.2.3.4']);
+      expect(starts).toEqual([new Date(T0), new Date(T0)]);
+      expect(hits).toEqual([2, 1]);
+      expect(expires).toEqual([new Date(T0 + TTL), new Date(T0 + TTL)]);
+
+      // Another instance already counted one hit for user:a: 2 + 1, then this one.
+      expect((await hit('user:a')).totalHits).toBe(4);
+      expect((await hit('user:a')).isBlocked).toBe(true);
+    });
+
+    it('flushes on its own every FLUSH_INTERVAL_MS', async () => {
+      const { hit, query, answerUpsert } = create();
+      await hit();
+      answerUpsert();
+      await jest.advanceTimersByTimeAsync(FLUSH_INTERVAL_MS);
+      expect(query).toHaveBeenCalledTimes(1);
+    });
+
+    it('does not query when nothing is pending', async () => {
+      const { storage, query } = create();
+      await storage.flush();
+      expect(query).not.toHaveBeenCalled();
+    });
+
+    it('runs one flush at a time', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit();
+      answerUpsert();
+      const first = storage.flush();
+      const second = storage.flush();
+      expect(second).toBe(first);
+      await first;
+      expect(query).toHaveBeenCalledTimes(1);
+    });
+
+    it('counts hits that arrive while a flush is on its way, and sends them next time', async () => {
+      const { hit, storage, query } = create();
+      await hit();
+      let answer!: (rows: unknown[]) => void;
+      query.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+      const flushing = storage.flush();
+      // One hit is "sending", one more arrives: both still count.
+      expect((await hit()).totalHits).toBe(2);
+      answer([{ key: 'user:a', window_start: new Date(T0), hits: 1 }]);
+      await flushing;
+      expect((await hit()).totalHits).toBe(3);
+
+      query.mockResolvedValueOnce([]);
+      await storage.flush();
+      expect((query.mock.calls[1][1] as QueryParams)[2]).toEqual([2]);
+    });
+  });
+
+  describe('when PostgreSQL fails', () => {
+    it('keeps the hits (pending again), still enforces the limit locally, and resends them', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit();
+      await hit();
+      query.mockRejectedValueOnce(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      await expect(storage.flush()).resolves.toBeUndefined();
+
+      // Nothing was lost: the two hits still count, and the local limit still applies.
+      expect((await hit()).totalHits).toBe(3);
+      expect((await hit()).isBlocked).toBe(true);
+
+      answerUpsert();
+      await storage.flush();
+      expect((query.mock.calls[1][1] as QueryParams)[2]).toEqual([4]);
+    });
+
+    it('logs the failure at most once per 10 s', async () => {
+      const { hit, storage, query } = create();
+      query.mockRejectedValue(new Error('Connection terminated unexpectedly'));
+      for (let i = 0; i < 5; i++) {
+        await hit(`ip:${i}`);
+        await storage.flush();
+      }
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(warn.mock.calls[0][0]).toMatch(/limiting per instance/);
+      jest.setSystemTime(T0 + 10_001);
+      await hit('ip:x');
+      await storage.flush();
+      expect(warn).toHaveBeenCalledTimes(2);
+    });
+
+    it('does not query an uninitialised (destroyed) DataSource, and keeps the hits', async () => {
+      const { hit, storage, query, dataSource } = create();
+      await hit();
+      dataSource.isInitialized = false;
+      await storage.flush();
+      expect(query).not.toHaveBeenCalled();
+      expect((await hit()).totalHits).toBe(2);
+    });
+  });
+
+  describe('housekeeping', () => {
+    it('forgets buckets whose window and block are over, without sending them', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit();
+      answerUpsert();
+      await storage.flush();
+      jest.setSystemTime(T0 + TTL + 1);
+      await storage.flush();
+      expect(query).toHaveBeenCalledTimes(1);
+      // A fresh bucket: the old window's hits are gone.
+      expect((await hit()).totalHits).toBe(1);
+    });
+
+    it('deletes expired shared counters at most once a minute', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      jest.setSystemTime(T0 + 61_000);
+      await hit();
+      answerUpsert();
+      query.mockResolvedValueOnce([]);
+      await storage.flush();
+      expect(query).toHaveBeenCalledTimes(2);
+      expect(query.mock.calls[1][0]).toMatch(
+        /DELETE FROM throttle_counters WHERE expires_at < now\(\)/,
+      );
+
+      await hit();
+      answerUpsert();
+      await storage.flush();
+      expect(query).toHaveBeenCalledTimes(3);
+    });
+
+    it('on shutdown stops the timer and sends what is pending', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit();
+      answerUpsert();
+      await storage.onApplicationShutdown();
+      expect(query).toHaveBeenCalledTimes(1);
+      await hit();
+      await jest.advanceTimersByTimeAsync(FLUSH_INTERVAL_MS * 4);
+      expect(query).toHaveBeenCalledTimes(1);
+    });
+  });
+});
