@@ -1,5 +1,16 @@
 import { IncomingHttpHeaders, request } from 'node:http';
 
+/**
+ * The loopback address this test file's requests come from. The failed-authentication rate
+ * limit counts per client address in counters shared through the test database; a random
+ * 127.x.y.z keeps these suites' deliberate floods of refusals out of other suites' bucket.
+ */
+export const CLIENT_ADDRESS = `127.${octet()}.${octet()}.${1 + octet(253)}`;
+
+function octet(max = 255): number {
+  return Math.floor(Math.random() * (max + 1));
+}
+
 export interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
@@ -37,6 +48,7 @@ export function rawRequest(
         method: options.method ?? 'GET',
         headers: flat,
         agent: false,
+        localAddress: url.hostname === '127.0.0.1' ? CLIENT_ADDRESS : undefined,
       },
       (res) => {
         const chunks: Buffer[] = [];

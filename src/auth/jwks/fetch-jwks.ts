@@ -48,7 +48,9 @@ export async function fetchJwks(url: string, timeoutMs: number): Promise<JwksDoc
   if (!isObject(document) || !Array.isArray(document.keys)) {
     throw new JwksFetchError('body has no "keys" array');
   }
-  return { keys: document.keys as unknown[] };
+  // Entries that are not objects are dropped here: jwks-rsa destructures every entry and throws
+  // on `null`, which the key store would read as "no usable key" and so drop every good key too.
+  return { keys: document.keys.filter(isObject) };
 }
 
 async function readLimited(response: Response, signal: AbortSignal, timeoutMs: number) {

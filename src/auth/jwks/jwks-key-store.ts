@@ -139,7 +139,9 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     const now = Date.now();
     const { jwksCacheTtlSeconds, jwksCooldownSeconds } = this.config.auth;
     const stale = this.loadedAt === undefined || now - this.loadedAt >= jwksCacheTtlSeconds * 1000;
-    const retryAfterMs = Math.max(jwksCooldownSeconds, 1) * 1000;
+    // Only a failing key server is retried at the cooldown's pace; a healthy one is asked again
+    // as soon as the TTL says, even when the TTL is shorter than the cooldown.
+    const retryAfterMs = this.lastFetchFailed ? Math.max(jwksCooldownSeconds, 1) * 1000 : 0;
     if (stale && !this.inFlight && now - this.lastAttemptAt >= retryAfterMs) {
       void this.refresh();
     }

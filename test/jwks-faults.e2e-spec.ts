@@ -1,0 +1,370 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AUTH_TEST_ENV,
+  expectAccepted,
+  expectRefused,
+  tokenSecrets,
+} from './support/auth-assertions';
+import { claims, JwksBehaviour, JwksServer, TestSigningKey } from './support/jwks-server';
+import { getProfile, RawResponse } from './support/raw-http';
+import { startTestApp, TestApp } from './support/test-app';
+
+/**
+ * SPEC §4 JWKS rules against a key server that misbehaves on purpose: every failed fetch keeps
+ * the known keys working, a token whose key cannot be known is 503 + Retry-After, the key set
+ * follows the issuer (removed keys stop working, `use: enc` and mislabelled keys are never
+ * used), and a flood of unknown `kid`s cannot make the API hammer the key server.
+ */
+
+jest.setTimeout(30_000);
+
+const ISSUER = 'https://issuer.example.test';
+const AUDIENCE = 'https://api.example.test';
+const MIB = 1024 * 1024;
+const NOT_FOUND = 'signing key not found in the JWKS';
+
+function env(server: JwksServer, extra: Record<string, string>): Record<string, string> {
+  return {
+    ...AUTH_TEST_ENV,
+    BETTER_AUTH_URL: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    JWKS_URL: server.url,
+    JWT_ALGORITHMS: 'EdDSA',
+    ...extra,
+  };
+}
+
+/** A token nobody has sent yet (so the verified-token cache cannot answer for it). */
+function freshToken(key: TestSigningKey, header: Record<string, unknown> = {}, signAs?: string) {
+  return key.sign(claims(ISSUER, AUDIENCE, `user-${randomUUID()}`), header, signAs);
+}
+
+function subOf(token: string): string {
+  return (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { sub: string })
+    .sub;
+}
+
+async function expectOk(api: TestApp, token: string) {
+  expectAccepted(await getProfile(api.url, token), subOf(token));
+}
+
+async function expectNotFound(api: TestApp, token: string, reason = NOT_FOUND) {
+  expectRefused(api, await getProfile(api.url, token), { reason, secrets: tokenSecrets(token) });
+}
+
+async function sleep(ms: number) {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+describe('JWKS fetch failures', () => {
+  const k1 = TestSigningKey.generate();
+  const k2 = TestSigningKey.generate();
+  let server: JwksServer;
+  let api: TestApp | undefined;
+
+  beforeAll(async () => {
+    server = await JwksServer.start();
+    server.setKeys([k1.jwk()]);
+    // No cooldown, so every unknown kid makes the app fetch: each fault below is really met.
+    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '500' }));
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await server.close();
+  });
+
+  const keysDocument = () => JSON.stringify({ keys: [k1.jwk(), k2.jwk()] });
+  const faults: Array<[string, () => JwksBehaviour, string]> = [
+    [
+      'headers slower than JWKS_TIMEOUT_MS',
+      () => ({ kind: 'slow-headers', delayMs: 3000 }),
+      'timed out after 500 ms',
+    ],
+    [
+      'a body slower than JWKS_TIMEOUT_MS',
+      () => ({ kind: 'slow-body', delayMs: 3000 }),
+      'timed out after 500 ms',
+    ],
+    ['HTTP 500', () => ({ kind: 'status', status: 500 }), 'answered HTTP 500'],
+    ['HTTP 404', () => ({ kind: 'status', status: 404 }), 'answered HTTP 404'],
+    [
+      'HTML',
+      () => ({
+        kind: 'body',
+        contentType: 'text/html',
+        body: '<html><body>Bad gateway</body></html>',
+      }),
+      'body is not JSON',
+    ],
+    [
+      'broken JSON',
+      () => ({ kind: 'body', contentType: 'application/json', body: keysDocument().slice(0, -2) }),
+      'body is not JSON',
+    ],
+    [
+      'over 1 MiB with a Content-Length',
+      () => ({ kind: 'huge', bytes: MIB + 1, declareLength: true }),
+      `exceeds ${MIB}`,
+    ],
+    [
+      'over 1 MiB streamed without a Content-Length',
+      () => ({ kind: 'huge', bytes: 2 * MIB, declareLength: false }),
+      `body exceeds ${MIB} bytes`,
+    ],
+    ['a 302 redirect to a valid key set', () => ({ kind: 'redirect' }), 'answered HTTP 302'],
+    [
+      'no "keys" member',
+      () => ({
+        kind: 'body',
+        contentType: 'application/json',
+        body: JSON.stringify({ jwks: [k1.jwk(), k2.jwk()] }),
+      }),
+      'body has no "keys" array',
+    ],
+    [
+      '"keys" not an array',
+      () => ({
+        kind: 'body',
+        contentType: 'application/json',
+        body: JSON.stringify({ keys: { k2: k2.jwk() } }),
+      }),
+      'body has no "keys" array',
+    ],
+    [
+      'a bare array of keys',
+      () => ({
+        kind: 'body',
+        contentType: 'application/json',
+        body: JSON.stringify([k1.jwk(), k2.jwk()]),
+      }),
+      'body has no "keys" array',
+    ],
+    [
+      'JSON null',
+      () => ({ kind: 'body', contentType: 'application/json', body: 'null' }),
+      'body has no "keys" array',
+    ],
+  ];
+
+  it.each(faults)(
+    'on %s: refuses an unknown key with 503 + Retry-After and keeps the known key working',
+    async (_name, behaviour, logged) => {
+      const app = api as TestApp;
+      // Were the fetch (wrongly) accepted, k2 would become known and its token would pass.
+      server.setKeys([k1.jwk(), k2.jwk()]);
+      server.behave(behaviour());
+      server.resetCounters();
+      const logsBefore = app.logs.length;
+
+      const k2Token = freshToken(k2);
+      expectRefused(app, await getProfile(app.url, k2Token), {
+        status: 503,
+        secrets: tokenSecrets(k2Token),
+      });
+      expect(server.requests).toBe(1);
+      expect(server.redirectTargetRequests).toBe(0);
+      const fetchWarnings = app.logs
+        .slice(logsBefore)
+        .filter((line) => line.context === 'JwksKeyStore' && line.level === 'warn');
+      expect(fetchWarnings.map((line) => line.msg)).toEqual([expect.stringContaining(logged)]);
+
+      await expectOk(app, freshToken(k1));
+      server.behave({ kind: 'ok' });
+      server.setKeys([k1.jwk()]);
+    },
+  );
+
+  it('starts without keys when the JWKS is down (503), and recovers without a restart', async () => {
+    await api?.close();
+    server.setKeys([k1.jwk()]);
+    server.behave({ kind: 'status', status: 503 });
+    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '500' }));
+    const token = freshToken(k1);
+    expectRefused(api, await getProfile(api.url, token), {
+      status: 503,
+      secrets: tokenSecrets(token),
+    });
+
+    server.behave({ kind: 'ok' });
+    await expectOk(api, token);
+  });
+
+  it('skips entries that are not keys instead of dropping the whole set', async () => {
+    const k3 = TestSigningKey.generate();
+    server.behave({ kind: 'ok' });
+    server.setKeys([null, 1, 'key', [], { kty: 'OKP' }, k1.jwk(), k3.jwk()] as object[]);
+    await expectOk(api as TestApp, freshToken(k3));
+    await expectOk(api as TestApp, freshToken(k1));
+  });
+});
+
+describe('JWKS key set changes', () => {
+  let server: JwksServer;
+  let api: TestApp | undefined;
+
+  beforeAll(async () => {
+    server = await JwksServer.start();
+  });
+
+  afterEach(async () => {
+    await api?.close();
+    api = undefined;
+    server.behave({ kind: 'ok' });
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('refuses a removed key once an unknown kid has made the app refetch', async () => {
+    const [k1, k2, k3] = [1, 2, 3].map(() => TestSigningKey.generate());
+    server.setKeys([k1.jwk(), k2.jwk()]);
+    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0' }));
+    const k1Token = freshToken(k1);
+    await expectOk(api, k1Token);
+    await expectOk(api, k1Token);
+
+    server.setKeys([k2.jwk()]);
+    // Nothing told the app yet (TTL 600 s): the key it holds still verifies.
+    await expectOk(api, k1Token);
+    await expectNotFound(api, freshToken(k3));
+    // The refetch replaced the key set: the cached token of the removed key is refused too.
+    await expectNotFound(api, k1Token);
+    await expectNotFound(api, freshToken(k1));
+    await expectOk(api, freshToken(k2));
+  });
+
+  it('refuses a removed key after JWKS_CACHE_TTL_SECONDS, even for a token it already verified', async () => {
+    const [k1, k2] = [1, 2].map(() => TestSigningKey.generate());
+    server.setKeys([k1.jwk(), k2.jwk()]);
+    api = await startTestApp(
+      env(server, { JWKS_CACHE_TTL_SECONDS: '1', JWKS_COOLDOWN_SECONDS: '30' }),
+    );
+    const k1Token = freshToken(k1);
+    await expectOk(api, k1Token);
+    server.setKeys([k2.jwk()]);
+    server.resetCounters();
+    await sleep(1100);
+
+    // The first request after the TTL starts a background refresh; poll until it has landed.
+    let response: RawResponse = await getProfile(api.url, k1Token);
+    for (let i = 0; i < 40 && response.status === 200; i++) {
+      await sleep(100);
+      response = await getProfile(api.url, k1Token);
+    }
+    expectRefused(api, response, { reason: NOT_FOUND, secrets: tokenSecrets(k1Token) });
+    expect(server.requests).toBeGreaterThanOrEqual(1);
+    await expectOk(api, freshToken(k2));
+  });
+
+  it('never uses keys marked use: "enc"', async () => {
+    const [sig, enc] = [1, 2].map(() => TestSigningKey.generate());
+    server.setKeys([sig.jwk(), enc.jwk({ use: 'enc' })]);
+    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0' }));
+    await expectNotFound(api, freshToken(enc));
+    // Without a kid the only signing key is chosen, and the enc key's signature fails on it.
+    await expectNotFound(api, freshToken(enc, { kid: undefined }), 'signature verification failed');
+    await expectOk(api, freshToken(sig));
+    await expectOk(api, freshToken(sig, { kid: undefined }));
+  });
+
+  it("refuses a key whose own alg differs from the token's (type and curve decide keys without alg)", async () => {
+    const ecLabelledEs384 = TestSigningKey.generate('P-256');
+    const edLabelledEs256 = TestSigningKey.generate('Ed25519');
+    const edLabelledEd25519 = TestSigningKey.generate('Ed25519');
+    const ecWithoutAlg = TestSigningKey.generate('P-256');
+    const edWithoutAlg = TestSigningKey.generate('Ed25519');
+    server.setKeys([
+      ecLabelledEs384.jwk({ alg: 'ES384' }),
+      edLabelledEs256.jwk({ alg: 'ES256' }),
+      edLabelledEd25519.jwk({ alg: 'Ed25519' }),
+      ecWithoutAlg.jwk({ alg: undefined }),
+      edWithoutAlg.jwk({ alg: undefined }),
+    ]);
+    api = await startTestApp(
+      env(server, { JWT_ALGORITHMS: 'EdDSA,ES256,ES384', JWKS_COOLDOWN_SECONDS: '0' }),
+    );
+
+    await expectNotFound(api, freshToken(ecLabelledEs384));
+    await expectNotFound(api, freshToken(ecLabelledEs384, { alg: 'ES384' }, 'ES384'));
+    await expectNotFound(api, freshToken(edLabelledEs256));
+    await expectNotFound(api, freshToken(edLabelledEs256, { alg: 'ES256' }));
+    await expectNotFound(api, freshToken(ecWithoutAlg, { alg: 'ES384' }, 'ES384'));
+
+    await expectOk(api, freshToken(edLabelledEd25519));
+    await expectOk(api, freshToken(edLabelledEd25519, { alg: 'Ed25519' }));
+    await expectOk(api, freshToken(ecWithoutAlg));
+    await expectOk(api, freshToken(edWithoutAlg));
+  });
+});
+
+describe('a flood of unknown kids', () => {
+  const COOLDOWN_MS = 2000;
+  const user = TestSigningKey.generate();
+  const attacker = TestSigningKey.generate();
+  let server: JwksServer;
+  let api: TestApp;
+
+  beforeAll(async () => {
+    server = await JwksServer.start();
+    server.setKeys([user.jwk()]);
+    api = await startTestApp(
+      env(server, { JWKS_COOLDOWN_SECONDS: String(COOLDOWN_MS / 1000), JWKS_TIMEOUT_MS: '3000' }),
+    );
+    // Each fetch stays open a while, so the flood's requests overlap it.
+    server.behave({ kind: 'ok', delayMs: 300 });
+  });
+
+  afterAll(async () => {
+    await api.close();
+    await server.close();
+  });
+
+  async function flood(count: number) {
+    const started = Date.now();
+    const forged = Array.from({ length: count }, () =>
+      freshToken(attacker, { kid: `random-${randomUUID()}` }),
+    );
+    const floodResponses = Promise.all(forged.map((token) => getProfile(api.url, token)));
+    const validResponses: RawResponse[] = [];
+    const validTokens: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const token = freshToken(user);
+      validTokens.push(token);
+      validResponses.push(await getProfile(api.url, token));
+    }
+    const responses = await floodResponses;
+    return { elapsed: Date.now() - started, forged, responses, validTokens, validResponses };
+  }
+
+  it('fetches at most once per cooldown, shares that fetch, and keeps serving valid users', async () => {
+    server.resetCounters();
+    const first = await flood(200);
+
+    for (const [i, response] of first.responses.entries()) {
+      expectRefused(api, response, { reason: NOT_FOUND, secrets: tokenSecrets(first.forged[i]) });
+    }
+    for (const [i, response] of first.validResponses.entries()) {
+      expectAccepted(response, subOf(first.validTokens[i]));
+    }
+    expect(server.requests).toBeGreaterThanOrEqual(1);
+    expect(server.requests).toBeLessThanOrEqual(Math.floor(first.elapsed / COOLDOWN_MS) + 1);
+    expect(server.maxConcurrent).toBe(1);
+
+    // After the cooldown one more unknown kid is looked up again (a rotation is still noticed).
+    await sleep(COOLDOWN_MS + 200);
+    const fetchesBefore = server.requests;
+    const second = await flood(50);
+    const extra = server.requests - fetchesBefore;
+    expect(extra).toBeGreaterThanOrEqual(1);
+    expect(extra).toBeLessThanOrEqual(Math.floor(second.elapsed / COOLDOWN_MS) + 1);
+    expect(second.responses.map((response) => response.status)).toEqual(
+      second.responses.map(() => 401),
+    );
+    expect(second.validResponses.map((response) => response.status)).toEqual(
+      second.validResponses.map(() => 200),
+    );
+    expect(server.maxConcurrent).toBe(1);
+  });
+});
