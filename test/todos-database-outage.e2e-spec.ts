@@ -1,0 +1,145 @@
+import { createServer, Server, Socket } from 'node:net';
+import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
+import { startTestApp, TestApp } from './support/test-app';
+
+/**
+ * A loopback TCP proxy in front of the test PostgreSQL. Taking it down is what the app sees when
+ * the database goes away (refused connections, open ones cut), without stopping the database
+ * the other suites share.
+ */
+class DatabaseLink {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+
+  private constructor(
+    private readonly target: { host: string; port: number },
+    private listenPort: number,
+  ) {}
+
+  static async open(target: { host: string; port: number }): Promise<DatabaseLink> {
+    const link = new DatabaseLink(target, 0);
+    await link.up();
+    return link;
+  }
+
+  get port(): number {
+    return this.listenPort;
+  }
+
+  async up(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = new Socket();
+      upstream.connect(this.target.port, this.target.host);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.listenPort, '127.0.0.1', resolve));
+    this.listenPort = (server.address() as { port: number }).port;
+    this.server = server;
+  }
+
+  /** Refuses new connections and cuts the open ones, as a database crash would. */
+  async down(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => server?.close(() => resolve()) ?? resolve());
+  }
+}
+
+let issuer: BetterAuthIssuer;
+let link: DatabaseLink;
+let api: TestApp;
+let user: IssuedUser;
+
+beforeAll(async () => {
+  const database = new URL(process.env.TEST_DATABASE_URL!);
+  link = await DatabaseLink.open({ host: database.hostname, port: Number(database.port) });
+  database.hostname = '127.0.0.1';
+  database.port = String(link.port);
+  issuer = await BetterAuthIssuer.start();
+  api = await startTestApp({
+    BETTER_AUTH_URL: issuer.url,
+    DATABASE_URL: database.toString(),
+    THROTTLE_USER_LIMIT: '1000000',
+  });
+  user = await issuer.createUser();
+});
+
+afterAll(async () => {
+  await api?.close();
+  await issuer?.close();
+  await link?.down();
+});
+
+async function call(method: string, path: string, body?: unknown) {
+  const response = await fetch(`${api.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${user.jwt}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, text };
+}
+
+/** Polls until the answer is `status` (the pool reconnects on demand, not instantly). */
+async function eventually(method: string, path: string, status: number) {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const response = await call(method, path);
+    if (response.status === status || Date.now() > deadline) return response;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+it('answers 503 with Retry-After while the database is down, and recovers by itself', async () => {
+  const created = await call('POST', '/api/todos', { title: 'survives the outage' });
+  expect(created.status).toBe(201);
+  const { id } = JSON.parse(created.text) as { id: string };
+  expect((await call('GET', '/api/health/ready')).status).toBe(200);
+
+  await link.down();
+
+  for (const [method, path, body] of [
+    ['GET', '/api/todos', undefined],
+    ['GET', `/api/todos/${id}`, undefined],
+    ['POST', '/api/todos', { title: 'while down' }],
+    ['PATCH', `/api/todos/${id}`, { completed: true }],
+    ['DELETE', `/api/todos/${id}`, undefined],
+  ] as const) {
+    const response = await call(method, path, body);
+    expect({ method, path, status: response.status }).toEqual({ method, path, status: 503 });
+    expect(response.headers.get('retry-after')).toBe('5');
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(response.text)).toMatchObject({
+      status: 503,
+      detail: 'The database is unavailable; retry shortly.',
+    });
+    expect(response.text).not.toMatch(/ECONNREFUSED|Connection terminated|127\.0\.0\.1/);
+  }
+  const ready = await call('GET', '/api/health/ready');
+  expect(ready.status).toBe(503);
+  expect(ready.headers.get('retry-after')).toEqual(expect.any(String));
+  expect(api.logs.filter((line) => line.level === 'error')).toEqual([]);
+
+  await link.up();
+
+  const back = await eventually('GET', `/api/todos/${id}`, 200);
+  expect(back.status).toBe(200);
+  expect(JSON.parse(back.text)).toMatchObject({ id, title: 'survives the outage' });
+  const readyAgain = await eventually('GET', '/api/health/ready', 200);
+  expect(JSON.parse(readyAgain.text)).toEqual({
+    status: 'ok',
+    checks: { database: 'up', jwks: 'up' },
+  });
+}, 60_000);
