@@ -28,7 +28,11 @@ export class SecurityHarness {
   ) {}
 
   static async start(
-    options: { alg?: BetterAuthAlgorithm; env?: Record<string, string> } = {},
+    options: {
+      alg?: BetterAuthAlgorithm;
+      /** App environment on top of the defaults; a function receives the started issuer. */
+      env?: Record<string, string> | ((issuer: BetterAuthIssuer) => Record<string, string>);
+    } = {},
   ): Promise<SecurityHarness> {
     const counters = { jwks: 0 };
     const issuer = await BetterAuthIssuer.start({
@@ -42,7 +46,7 @@ export class SecurityHarness {
       ...AUTH_TEST_ENV,
       BETTER_AUTH_URL: issuer.url,
       JWT_ALGORITHMS: issuer.alg,
-      ...options.env,
+      ...(typeof options.env === 'function' ? options.env(issuer) : options.env),
     });
     const jwk = (await issuer.jwks()).keys[0];
     const db = new Client({ connectionString: process.env.TEST_DATABASE_URL });
