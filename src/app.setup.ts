@@ -1,4 +1,5 @@
 import helmet from '@fastify/helmet';
+import { BadRequestException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { FastifyReply, FastifyRequest, LogController } from 'fastify';
@@ -6,6 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { clientErrorHandler } from './common/client-error-handler';
+import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { setupSwagger } from './common/swagger';
 import { AppConfig } from './config/app-config';
@@ -33,13 +36,19 @@ class AccessLogController extends LogController {
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        // The path only: a query string may carry a credential a client put there by mistake.
+        url: request.url.split('?', 1)[0],
         statusCode: reply.statusCode,
         ms: reply.elapsedTime,
       },
       'request completed',
     );
   }
+}
+
+/** How often Node looks for requests over their timeout: a quarter of it, from 250 ms to 5 s. */
+function checkingInterval(requestTimeoutMs: number): number {
+  return Math.min(5_000, Math.max(250, Math.floor(requestTimeoutMs / 4)));
 }
 
 export interface CreateAppOptions {
@@ -60,12 +69,22 @@ export async function createApp(
     requestIdHeader: false,
     bodyLimit: BODY_LIMIT_BYTES,
     // Slow clients (slowloris) may not hold a connection open forever.
-    requestTimeout: 30_000,
+    requestTimeout: config.http.requestTimeoutMs,
+    http: {
+      // Given to http.createServer too: Fastify sets requestTimeout on the server after creating
+      // it, and Node then enforces it on headers only, so a client trickling its body was never
+      // cut off (test/http-hardening.e2e-spec.ts).
+      requestTimeout: config.http.requestTimeoutMs,
+      // Node looks for expired requests only every 30 s by default, so a slow client could last
+      // twice the timeout; checking more often costs one walk over the open connections.
+      connectionsCheckingInterval: checkingInterval(config.http.requestTimeoutMs),
+    },
     connectionTimeout: 60_000,
     // Longer than common load balancers' idle timeout (60 s), so they close first.
     keepAliveTimeout: 72_000,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
+    clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     logger: new PinoNestLogger(logger),
@@ -90,6 +109,16 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
   });
   // JSON only: text/plain (Fastify's other built-in parser) is refused with 415.
   fastify.removeContentTypeParser('text/plain');
+  // Fastify's own JSON parser (with its prototype-poisoning checks), behind a nesting limit.
+  const parseJson = fastify.getDefaultJsonParser('error', 'error');
+  fastify.removeContentTypeParser('application/json');
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (jsonNestsDeeperThan(body as string, MAX_JSON_DEPTH)) {
+      done(new BadRequestException(`The JSON body nests deeper than ${MAX_JSON_DEPTH} levels.`));
+      return;
+    }
+    void parseJson(request, body as string, done);
+  });
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -102,8 +131,11 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
       },
     },
   });
+  const corsOrigins = new Set(config.http.corsOrigins);
   app.enableCors({
-    origin: config.http.corsOrigins,
+    // A function, not the list: with a list, @fastify/cors still sends the credentials and
+    // exposed-headers headers (and answers preflights) for origins it does not allow.
+    origin: (origin, callback) => callback(null, origin !== undefined && corsOrigins.has(origin)),
     credentials: true,
     methods: ['GET', 'POST', 'PATCH', 'DELETE', 'OPTIONS'],
     allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'X-Request-Id'],

@@ -26,6 +26,8 @@ export interface HttpConfig {
   corsOrigins: string[];
   /** Number of proxy hops whose X-Forwarded-For entries are trusted (0 = none). */
   trustProxyHops: number;
+  /** Longest time a client may take to send one whole request (headers and body). */
+  requestTimeoutMs: number;
 }
 
 export interface DatabaseConfig {

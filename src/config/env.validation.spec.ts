@@ -18,6 +18,7 @@ describe('validateEnv', () => {
       port: 8000,
       corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
       trustProxyHops: 0,
+      requestTimeoutMs: 30_000,
     });
     expect(config.database.url).toBeUndefined();
     expect(config.database.migrationsRun).toBe(true);
@@ -83,6 +84,8 @@ describe('validateEnv', () => {
     ['NODE_ENV', 'staging', 'one of development, production, test'],
     ['MIGRATIONS_RUN', 'maybe', 'true or false'],
     ['TRUST_PROXY', 'everyone', 'false, true'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '999', 'an integer from 1000 to 600000'],
+    ['HTTP_REQUEST_TIMEOUT_MS', '1.5', 'an integer from 1000 to 600000'],
   ])(
     'refuses %s=%s, naming the variable, the value and what is expected',
     (name, value, expected) => {

@@ -157,6 +157,7 @@ export function validateEnv(env: RawEnv): AppConfig {
       port: integer('PORT', 8000, 1, 65535),
       corsOrigins: corsOrigins.map((origin) => origin.replace(/\/$/, '')),
       trustProxyHops: trustProxy(read('TRUST_PROXY'), fail),
+      requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
     },
     database: {
       url: databaseUrl,
