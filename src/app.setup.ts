@@ -128,6 +128,10 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
         // Swagger UI injects inline styles and data: images.
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:'],
+        // Off: Swagger UI is the only HTML here and loads only same-origin assets, which are
+        // https already when the page is. Over plain http (docker compose, a LAN host name) the
+        // upgrade pointed them at https and left /docs blank; HSTS covers https deployments.
+        upgradeInsecureRequests: null,
       },
     },
   });
