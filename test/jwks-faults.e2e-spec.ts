@@ -66,7 +66,7 @@ describe('JWKS fetch failures', () => {
     server = await JwksServer.start();
     server.setKeys([k1.jwk()]);
     // No cooldown, so every unknown kid makes the app fetch: each fault below is really met.
-    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '500' }));
+    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '1000' }));
   });
 
   afterAll(async () => {
@@ -78,13 +78,13 @@ describe('JWKS fetch failures', () => {
   const faults: Array<[string, () => JwksBehaviour, string]> = [
     [
       'headers slower than JWKS_TIMEOUT_MS',
-      () => ({ kind: 'slow-headers', delayMs: 3000 }),
-      'timed out after 500 ms',
+      () => ({ kind: 'slow-headers', delayMs: 5000 }),
+      'timed out after 1000 ms',
     ],
     [
       'a body slower than JWKS_TIMEOUT_MS',
-      () => ({ kind: 'slow-body', delayMs: 3000 }),
-      'timed out after 500 ms',
+      () => ({ kind: 'slow-body', delayMs: 5000 }),
+      'timed out after 1000 ms',
     ],
     ['HTTP 500', () => ({ kind: 'status', status: 500 }), 'answered HTTP 500'],
     ['HTTP 404', () => ({ kind: 'status', status: 404 }), 'answered HTTP 404'],
@@ -179,7 +179,7 @@ describe('JWKS fetch failures', () => {
     await api?.close();
     server.setKeys([k1.jwk()]);
     server.behave({ kind: 'status', status: 503 });
-    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '500' }));
+    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '1000' }));
     const token = freshToken(k1);
     expectRefused(api, await getProfile(api.url, token), {
       status: 503,
