@@ -136,10 +136,12 @@ describe('migrations and entities', () => {
         title,
         description,
       ]);
-    await expect(insert('😀'.repeat(200), '❤️'.repeat(1000))).resolves.toBeDefined();
+    await expect(
+      insert('\u{1F600}'.repeat(200), '\u2764\ufe0f'.repeat(1000)),
+    ).resolves.toBeDefined();
     for (const [title, description] of [
       ['', null],
-      ['😀'.repeat(201), null],
+      ['\u{1F600}'.repeat(201), null],
       ['ok', 'd'.repeat(2001)],
     ]) {
       await expect(insert(title!, description)).rejects.toMatchObject({
