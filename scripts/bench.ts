@@ -15,6 +15,7 @@ import { BetterAuthIssuer } from '../test/support/better-auth-issuer';
 import { freePort } from '../test/support/free-port';
 import { AppProcess, appMainPath } from './bench/app-process';
 import {
+  BenchDatabase,
   explainListQuery,
   prepareDatabase,
   scanStatsDelta,
@@ -66,6 +67,7 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 interface Context {
   options: BenchOptions;
   app: AppProcess;
+  database: BenchDatabase;
   users: BenchUsers;
   seeded: SeededTodos | undefined;
   jwksFetches: number[];
@@ -125,6 +127,20 @@ function checkValid(ctx: Context, what: string, result: LoadResult): void {
   if (!ctx.app.running) throw new Error(`the app exited during ${what}:\n${ctx.app.logTail()}`);
 }
 
+/** A load run, with the CPU time the app and PostgreSQL spent per response meanwhile. */
+async function measured(ctx: Context, spec: LoadSpec) {
+  const app0 = ctx.app.cpuMs();
+  const db0 = ctx.database.cpuMs();
+  const result = await runLoad(spec);
+  const app1 = ctx.app.cpuMs();
+  const db1 = ctx.database.cpuMs();
+  const perResponse = (before?: number, after?: number) =>
+    before === undefined || after === undefined || result.responses === 0
+      ? undefined
+      : Math.round(((after - before) * 1000) / result.responses);
+  return { result, cpu: { app: perResponse(app0, app1), db: perResponse(db0, db1) } };
+}
+
 async function runThroughput(ctx: Context, scenario: ThroughputScenario, rows: Row[]) {
   const { options } = ctx;
   for (const [index, connections] of options.connections.entries()) {
@@ -139,11 +155,11 @@ async function runThroughput(ctx: Context, scenario: ThroughputScenario, rows: R
     if (index === 0 && options.warmupSeconds > 0) {
       checkValid(ctx, `${LABELS[scenario]} warm-up`, await runLoad(spec(options.warmupSeconds)));
     }
-    const result = await runLoad(spec(options.durationSeconds));
+    const { result, cpu } = await measured(ctx, spec(options.durationSeconds));
     checkValid(ctx, `${LABELS[scenario]} @${connections}`, result);
-    rows.push({ scenario, label: LABELS[scenario], connections, result });
+    rows.push({ scenario, label: LABELS[scenario], connections, result, cpu });
     log(
-      `  ${LABELS[scenario].padEnd(20)} ${String(connections).padStart(4)} conns  ${String(result.requestsPerSecond).padStart(6)} req/s  p99 ${result.latencyMs.p99.toFixed(2)} ms`,
+      `  ${LABELS[scenario].padEnd(20)} ${String(connections).padStart(4)} conns  ${String(result.requestsPerSecond).padStart(6)} req/s  p99 ${result.latencyMs.p99.toFixed(2)} ms  app ${cpu.app ?? '-'} µs/req  pg ${cpu.db ?? '-'} µs/req`,
     );
   }
 }
@@ -361,7 +377,15 @@ async function runBench(setup: Setup): Promise<Outcome> {
   );
 
   const failures: string[] = [];
-  const ctx: Context = { options, app, users, seeded: undefined, jwksFetches, failures };
+  const ctx: Context = {
+    options,
+    app,
+    database,
+    users,
+    seeded: undefined,
+    jwksFetches,
+    failures,
+  };
   const wanted = new Set<string>(options.scenarios);
   let explain: string[] | string | undefined;
   let todosMissing: string | undefined;

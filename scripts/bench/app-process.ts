@@ -1,6 +1,7 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processCpuMs } from './cpu';
 
 export interface AppProcessOptions {
   /** dist/src/main.js of the build being measured. */
@@ -52,6 +53,11 @@ export class AppProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** CPU time the app has used so far, in ms (Linux). */
+  cpuMs(): number | undefined {
+    return processCpuMs(this.child.pid);
   }
 
   get running(): boolean {

@@ -2,25 +2,31 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { startEmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { freePort } from '../../test/support/free-port';
+import { postmasterPid, processTreeCpuMs } from './cpu';
 
 export interface BenchDatabase {
   url: string;
   /** `embedded (…)` or `DATABASE_URL`. */
   description: string;
+  /** CPU time PostgreSQL has used so far (embedded only: an external server is not ours to read). */
+  cpuMs(): number | undefined;
   stop(): Promise<void>;
 }
 
 /** DATABASE_URL when set; otherwise a fresh embedded PostgreSQL in the run's temp dir. */
 export async function prepareDatabase(tempRoot: string): Promise<BenchDatabase> {
   const url = process.env.DATABASE_URL;
-  if (url) return { url, description: 'DATABASE_URL', stop: async () => {} };
+  if (url)
+    return { url, description: 'DATABASE_URL', cpuMs: () => undefined, stop: async () => {} };
   const port = await freePort();
   const dataDir = join(tempRoot, 'postgres');
   const started = Date.now();
   const running = await startEmbeddedPostgres({ dataDir, port });
+  const pid = postmasterPid(dataDir);
   return {
     url: running.url,
     description: `embedded PostgreSQL in ${dataDir} (port ${port}, initdb+start ${Date.now() - started} ms)`,
+    cpuMs: () => processTreeCpuMs(pid),
     stop: () => running.stop(),
   };
 }
@@ -46,7 +52,7 @@ export async function explainListQuery(url: string, userId: string): Promise<str
     const plans: string[] = [];
     const first = await client.query<{ 'QUERY PLAN': string }>(
       `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)
-       SELECT id, title, description, completed, created_at, updated_at FROM todos
+       SELECT * FROM todos
        WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21`,
       [userId],
     );
@@ -58,7 +64,7 @@ export async function explainListQuery(url: string, userId: string): Promise<str
     if (middle.rows[0]) {
       const next = await client.query<{ 'QUERY PLAN': string }>(
         `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)
-         SELECT id, title, description, completed, created_at, updated_at FROM todos
+         SELECT * FROM todos
          WHERE user_id = $1 AND (created_at, id) < ($2, $3)
          ORDER BY created_at DESC, id DESC LIMIT 21`,
         [userId, middle.rows[0].created_at, middle.rows[0].id],

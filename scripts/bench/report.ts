@@ -8,6 +8,8 @@ export interface Row {
   result: LoadResult;
   /** Flood traffic: its non-2xx answers are the point, not a failure. */
   expectNon2xx?: boolean;
+  /** CPU time per response (µs) of the app and of PostgreSQL during the run. */
+  cpu?: { app?: number; db?: number };
 }
 
 export interface FloodReport {
@@ -25,7 +27,16 @@ const pad = (text: string, width: number, right = false) =>
 
 /** The one table: scenario, connections, req/s, p50, p99, non-2xx. */
 export function formatTable(rows: Row[]): string {
-  const header = ['scenario', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx'];
+  const header = [
+    'scenario',
+    'conns',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'non-2xx',
+    'app µs/req',
+    'pg µs/req',
+  ];
   const lines = rows.map((row) => {
     const r = row.result;
     const bad = r.non2xx + r.errors + r.timeouts;
@@ -39,12 +50,14 @@ export function formatTable(rows: Row[]): string {
       row.expectNon2xx ? '-' : r.latencyMs.p50.toFixed(2),
       row.expectNon2xx ? '-' : r.latencyMs.p99.toFixed(2),
       non2xx,
+      row.cpu?.app === undefined ? '-' : String(row.cpu.app),
+      row.cpu?.db === undefined ? '-' : String(row.cpu.db),
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells: string[]) =>
     cells
-      .map((cell, i) => pad(cell, widths[i], i >= 1 && i <= 4))
+      .map((cell, i) => pad(cell, widths[i], i !== 0 && i !== 5))
       .join('  ')
       .trimEnd();
   return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join(

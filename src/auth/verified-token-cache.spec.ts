@@ -33,6 +33,29 @@ describe('VerifiedTokenCache', () => {
     expect(c.get('a.b.c ', T0)).toBeUndefined();
   });
 
+  it('misses a token that shares a cached signature but not its header or payload', () => {
+    const c = cache();
+    c.set('h.p.sig', user('u1'), key, timing, T0);
+
+    expect(c.get('h.P.sig', T0)).toBeUndefined();
+    expect(c.get('H.p.sig', T0)).toBeUndefined();
+    expect(c.get('.sig', T0)).toBeUndefined();
+    expect(c.get('sig', T0)).toBeUndefined();
+    // The genuine entry is neither replaced nor dropped by the lookalikes.
+    expect(c.get('h.p.sig', T0)?.id).toBe('u1');
+    expect(c.size).toBe(1);
+  });
+
+  it('replaces the entry when another verified token with the same signature is stored', () => {
+    const c = cache(2);
+    c.set('h.p1.sig', user('u1'), key, timing, T0);
+    c.set('h.p2.sig', user('u2'), key, timing, T0);
+
+    expect(c.get('h.p1.sig', T0)).toBeUndefined();
+    expect(c.get('h.p2.sig', T0)?.id).toBe('u2');
+    expect(c.size).toBe(1);
+  });
+
   describe('bounded memory', () => {
     it('never holds more than maxEntries tokens', () => {
       const c = cache(50);

@@ -2,6 +2,8 @@ import { AuthenticatedUser } from './authenticated-user';
 import { JwksKey } from './jwks/jwks-key-store';
 
 interface CacheEntry {
+  /** The whole token: a hit needs this exact string, not only the same signature. */
+  readonly token: string;
   readonly user: AuthenticatedUser;
   readonly key: JwksKey;
   /** Epoch ms from which the token is valid (`nbf`/`iat` less the clock tolerance). */
@@ -15,11 +17,16 @@ const MAX_CACHED_TOKEN_LENGTH = 4096;
 
 /**
  * Remembers tokens that passed every check so a client reusing its token (Better Auth tokens
- * live 15 minutes) skips the signature check. Keyed by the exact token string, so a changed
+ * live 15 minutes) skips the signature check. A hit needs the exact token string, so a changed
  * byte is a miss; only fully verified tokens are stored, so the cache cannot admit a token that
  * verification would refuse. Bounded by an LRU limit.
+ *
+ * The map is keyed by the signature segment and the entry holds the whole token, which a hit
+ * must equal. Hashing a ~90-character signature instead of the ~700-character token is most of
+ * what a hit costs (the token string is new on every request, so its hash is never cached).
  */
 export class VerifiedTokenCache {
+  /** Signature segment → entry; Map order is the LRU order (oldest first). */
   private readonly entries = new Map<string, CacheEntry>();
 
   constructor(
@@ -33,15 +40,17 @@ export class VerifiedTokenCache {
   }
 
   get(token: string, now: number): AuthenticatedUser | undefined {
-    const entry = this.entries.get(token);
-    if (entry === undefined) return undefined;
+    const slot = signatureOf(token);
+    const entry = this.entries.get(slot);
+    // Same signature, other header or payload: a miss, and the genuine entry stays.
+    if (entry === undefined || entry.token !== token) return undefined;
     // Time claims and the key's presence in the JWKS are checked again on every hit.
     if (now >= entry.validUntil || now < entry.validFrom || !this.isKeyCurrent(entry.key)) {
-      this.entries.delete(token);
+      this.entries.delete(slot);
       return undefined;
     }
-    this.entries.delete(token);
-    this.entries.set(token, entry);
+    this.entries.delete(slot);
+    this.entries.set(slot, entry);
     return entry.user;
   }
 
@@ -51,16 +60,22 @@ export class VerifiedTokenCache {
     }
     const validUntil = Math.min(timing.expiresAtMs, now + this.maxAgeMs);
     if (validUntil <= now) return;
-    if (this.entries.size >= this.maxEntries && !this.entries.has(token)) {
+    const slot = signatureOf(token);
+    if (!this.entries.delete(slot) && this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(token, { user, key, validFrom: timing.validFromMs, validUntil });
+    this.entries.set(slot, { token, user, key, validFrom: timing.validFromMs, validUntil });
   }
 
   clear(): void {
     this.entries.clear();
   }
+}
+
+/** The signature segment (everything after the last dot): only the lookup key, never trusted. */
+function signatureOf(token: string): string {
+  return token.slice(token.lastIndexOf('.') + 1);
 }
 
 export interface TokenTiming {
