@@ -1,8 +1,9 @@
-import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { ChildProcessByStdio, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Readable } from 'node:stream';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
 import { freePort } from './support/free-port';
 
@@ -29,7 +30,7 @@ class AppProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   private constructor(
-    private readonly child: ChildProcessWithoutNullStreams,
+    private readonly child: ChildProcessByStdio<null, Readable, Readable>,
     readonly url: string,
   ) {
     child.stdout.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
