@@ -97,11 +97,15 @@ describe('malformed tokens', () => {
     });
 
     it('refuses numeric dates JSON cannot represent (1e400 is Infinity)', async () => {
+      // One claim set for every case, so the replaced text is always there (no second boundary).
+      const base = h.claims() as { exp: number; iat: number };
+      const { exp, iat } = base;
       const withRaw = (replace: string, by: string) => {
-        const text = JSON.stringify(h.claims()).replace(replace, by);
+        const original = JSON.stringify(base);
+        const text = original.replace(replace, by);
+        expect(text).not.toBe(original);
         return h.issuer.signRaw({}, {}, { encodedPayload: b64url(text) });
       };
-      const { exp, iat } = h.claims() as { exp: number; iat: number };
       await h.refuse(await withRaw(`"exp":${exp}`, '"exp":1e400'), 'invalid exp claim');
       await h.refuse(await withRaw(`"exp":${exp}`, '"exp":-1e400'), 'token expired');
       await h.refuse(await withRaw(`"iat":${iat}`, '"iat":1e400'), 'invalid iat claim');
