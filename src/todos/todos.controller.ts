@@ -51,7 +51,7 @@ export class TodosController {
 
   @Get()
   @ApiOperation({ summary: 'List your todos, newest first (keyset pagination).' })
-  @ApiOkResponse({ type: TodoPageDto })
+  @ApiOkResponse({ type: TodoPageDto, description: 'One page of your todos.' })
   @ApiProblemResponse(HttpStatus.BAD_REQUEST, 'A bad limit, cursor or completed; see `errors`.')
   async list(
     @CurrentUser() user: AuthenticatedUser,
@@ -71,6 +71,7 @@ export class TodosController {
   @ApiBody({ type: CreateTodoDto })
   @ApiCreatedResponse({
     type: TodoDto,
+    description: 'The new todo.',
     headers: {
       Location: { description: 'The URL of the new todo.', schema: { type: 'string' } },
       ...ETAG_RESPONSE_HEADER,
@@ -95,7 +96,7 @@ export class TodosController {
     required: false,
     description: 'An ETag you hold: 304 with no body when it is still current.',
   })
-  @ApiOkResponse({ type: TodoDto, headers: ETAG_RESPONSE_HEADER })
+  @ApiOkResponse({ type: TodoDto, headers: ETAG_RESPONSE_HEADER, description: 'The todo.' })
   @ApiNotModifiedResponse({ description: 'If-None-Match names the current version.' })
   @ApiTodoByIdProblems()
   async findOne(
@@ -116,7 +117,7 @@ export class TodosController {
   @ApiOperation({ summary: 'Change any of title, description, completed (at least one).' })
   @ApiBody({ type: UpdateTodoDto })
   @ApiIfMatch()
-  @ApiOkResponse({ type: TodoDto, headers: ETAG_RESPONSE_HEADER })
+  @ApiOkResponse({ type: TodoDto, headers: ETAG_RESPONSE_HEADER, description: 'The changed todo.' })
   @ApiTodoByIdProblems()
   @ApiJsonBodyProblems()
   async update(

@@ -8,7 +8,7 @@ import { booleanFromQuery, IsIntegerBetween, integerFromQuery } from './validato
 /** The query of GET /api/todos. */
 export class ListTodosQueryDto {
   @ApiPropertyOptional({
-    type: Number,
+    type: 'integer',
     minimum: 1,
     maximum: LIST_LIMIT_MAX,
     default: LIST_LIMIT_DEFAULT,
