@@ -8,6 +8,7 @@ import { IncomingMessage } from 'node:http';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { clientErrorHandler } from './common/client-error-handler';
+import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { setupSwagger } from './common/swagger';
@@ -101,12 +102,17 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
   const fastify = app.getHttpAdapter().getInstance();
 
   app.setGlobalPrefix('api');
-  app.enableShutdownHooks(['SIGTERM', 'SIGINT']);
+  // On SIGTERM/SIGINT: stop accepting, finish the requests in flight, run the shutdown hooks (the
+  // pool, the embedded database), then exit 0. Without useProcessExit Nest re-raises the signal,
+  // and the process that shut down cleanly reports "killed by SIGTERM".
+  app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('x-request-id', request.id);
     done();
   });
+  // In-flight requests get as long to finish as a request gets to arrive, within MAX_DRAIN_MS.
+  drainOnClose(fastify, Math.min(config.http.requestTimeoutMs, MAX_DRAIN_MS));
   // JSON only: text/plain (Fastify's other built-in parser) is refused with 415.
   fastify.removeContentTypeParser('text/plain');
   // Fastify's own JSON parser (with its prototype-poisoning checks), behind a nesting limit.

@@ -250,6 +250,30 @@ describe('PostgresThrottlerStorage', () => {
       expect(query).toHaveBeenCalledTimes(3);
     });
 
+    it('on shutdown waits for a flush under way, then sends the hits that came meanwhile', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit();
+      let answer!: (rows: unknown[]) => void;
+      query.mockImplementationOnce(() => new Promise((resolve) => (answer = resolve)));
+      const underWay = storage.flush();
+      await hit();
+      answerUpsert();
+      const shutdown = storage.onApplicationShutdown();
+      answer([{ key: 'user:a', window_start: new Date(T0), hits: 1 }]);
+      await underWay;
+      await shutdown;
+      expect(query).toHaveBeenCalledTimes(2);
+      expect((query.mock.calls[1][1] as QueryParams)[2]).toEqual([1]);
+    });
+
+    it('on shutdown skips the database once it is closed', async () => {
+      const { hit, storage, query, dataSource } = create();
+      await hit();
+      dataSource.isInitialized = false;
+      await storage.onApplicationShutdown();
+      expect(query).not.toHaveBeenCalled();
+    });
+
     it('on shutdown stops the timer and sends what is pending', async () => {
       const { hit, storage, query, answerUpsert } = create();
       await hit();

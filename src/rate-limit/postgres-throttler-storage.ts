@@ -97,9 +97,14 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplication
     return this.flushing;
   }
 
+  /** Runs after the HTTP server has closed: no hit can arrive any more. */
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
-    if (this.dataSource.isInitialized) await this.flush();
+    if (!this.dataSource.isInitialized) return;
+    // The first call may only join a flush already under way; the second sends what came since.
+    await this.flush();
+    await this.flush();
+    this.logger.debug('Rate-limit counters shared before shutdown');
   }
 
   private total(bucket: Bucket): number {
