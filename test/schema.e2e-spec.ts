@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { Client } from 'pg';
 import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
-import { buildDataSourceOptions } from '../src/database/data-source-options';
+import { buildDataSourceOptions, MIGRATIONS_GLOB } from '../src/database/data-source-options';
 import { Todo, TODOS_LIST_INDEX } from '../src/todos/todo.entity';
 import { TodosService } from '../src/todos/todos.service';
 import { freePort } from './support/free-port';
@@ -252,6 +252,14 @@ describe('the TypeORM CLI data source (what npm run migration:* runs, from dist/
       });
     });
   }
+
+  it('finds migrations as .ts under Jest and as .js from dist/, never maps or declarations', () => {
+    expect(MIGRATIONS_GLOB).toBe(join(ROOT, 'migrations', '*.ts'));
+    const compiled = jest.requireActual<{ MIGRATIONS_GLOB: string }>(
+      join(ROOT, 'dist', 'src', 'database', 'data-source-options.js'),
+    );
+    expect(compiled.MIGRATIONS_GLOB).toBe(join(ROOT, 'dist', 'migrations', '*.js'));
+  });
 
   it('loads the compiled migrations: each source migration has exactly one .js twin', () => {
     const compiled = readdirSync(join(ROOT, 'dist', 'migrations'))
