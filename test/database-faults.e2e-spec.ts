@@ -1,0 +1,232 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource } from 'typeorm';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../src/database/database-errors';
+import { buildDataSourceOptions } from '../src/database/data-source-options';
+import { RunningEmbeddedPostgres, startEmbeddedPostgres } from '../src/database/embedded-postgres';
+import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
+import { freePort } from './support/free-port';
+import { startTestApp, TestApp } from './support/test-app';
+
+/**
+ * SPEC §6: while the database is down, requests that need it get 503 with Retry-After (never a
+ * 500, never a hang, never driver text), the rest of the API keeps working, and the service
+ * recovers by itself when the database returns. The suite runs its own PostgreSQL, so stopping
+ * it disturbs no other suite.
+ */
+
+jest.setTimeout(120_000);
+
+/** No response may take longer than this, database or not (the pool gives up after 3 s). */
+const RESPONSE_LIMIT_MS = 10_000;
+const RECOVERY_LIMIT_MS = 20_000;
+
+interface Timed {
+  status: number;
+  headers: Headers;
+  body: string;
+  ms: number;
+}
+
+describe('database faults', () => {
+  let root: string;
+  let dataDir: string;
+  let port: number;
+  let postgres: RunningEmbeddedPostgres | undefined;
+  let issuer: BetterAuthIssuer;
+  let user: IssuedUser;
+  let api: TestApp;
+  let existingId: string;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'todo-api-db-faults-'));
+    // PostgreSQL runs as the `postgres` user when the tests run as root: it must get in.
+    chmodSync(root, 0o755);
+    dataDir = join(root, 'postgres');
+    port = await freePort();
+    postgres = await startEmbeddedPostgres({ dataDir, port });
+    const migrator = new DataSource(
+      buildDataSourceOptions(postgres.url, { poolSize: 1, migrationsRun: false }),
+    );
+    await migrator.initialize();
+    await migrator.runMigrations({ transaction: 'each' });
+    await migrator.destroy();
+
+    issuer = await BetterAuthIssuer.start();
+    user = await issuer.createUser();
+    api = await startTestApp({
+      DATABASE_URL: postgres.url,
+      BETTER_AUTH_URL: issuer.url,
+      THROTTLE_ANONYMOUS_LIMIT: '1000000',
+      THROTTLE_USER_LIMIT: '1000000',
+    });
+  });
+
+  afterAll(async () => {
+    await api?.close();
+    await postgres?.stop();
+    await issuer?.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  async function call(method: string, path: string, body?: unknown, token = user.jwt) {
+    const startedAt = performance.now();
+    const response = await fetch(`${api.url}${path}`, {
+      method,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(RESPONSE_LIMIT_MS + 5000),
+    });
+    const result: Timed = {
+      status: response.status,
+      headers: response.headers,
+      body: await response.text(),
+      ms: performance.now() - startedAt,
+    };
+    return result;
+  }
+
+  /** 503, Retry-After, problem+json, quickly, and nothing from the driver in the body. */
+  function expectDatabaseUnavailable(reply: Timed, path: string) {
+    expect({
+      status: reply.status,
+      retryAfter: reply.headers.get('retry-after'),
+      type: reply.headers.get('content-type'),
+    }).toEqual({
+      status: 503,
+      retryAfter: String(DATABASE_RETRY_AFTER_SECONDS),
+      type: expect.stringMatching(/^application\/problem\+json/),
+    });
+    expect(reply.ms).toBeLessThan(RESPONSE_LIMIT_MS);
+    const problem = JSON.parse(reply.body) as Record<string, unknown>;
+    expect(problem).toMatchObject({
+      type: 'about:blank',
+      title: 'Service Unavailable',
+      status: 503,
+      instance: path,
+    });
+    expect(reply.body).not.toMatch(
+      /ECONN|connect|postgres|pg_|SELECT|INSERT|UPDATE|DELETE FROM|terminat|5[37]P0|127\.0\.0\.1|:\d{4,5}|stack|at \w+ \(/i,
+    );
+  }
+
+  it('works while the database is up (baseline)', async () => {
+    const created = await call('POST', '/api/todos', { title: 'made before the outage' });
+    expect(created.status).toBe(201);
+    existingId = (JSON.parse(created.body) as { id: string }).id;
+    expect((await call('GET', '/api/todos')).status).toBe(200);
+    expect((await call('GET', '/api/health/ready', undefined, '')).status).toBe(200);
+  });
+
+  describe('while PostgreSQL is stopped', () => {
+    beforeAll(async () => {
+      await postgres!.stop();
+      postgres = undefined;
+    });
+
+    it.each([
+      ['GET', '/api/todos', undefined],
+      ['POST', '/api/todos', { title: 'during the outage' }],
+      ['GET', '/api/todos/<existing>', undefined],
+      ['PATCH', '/api/todos/<existing>', { completed: true }],
+      ['DELETE', '/api/todos/<existing>', undefined],
+    ])('%s %s → 503 with Retry-After, fast, no driver text', async (method, template, body) => {
+      const path = template.replace('<existing>', existingId);
+      expectDatabaseUnavailable(await call(method, path, body), path);
+    });
+
+    it('answers many concurrent requests with 503 too, none hanging', async () => {
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          i % 2 ? call('GET', '/api/todos') : call('POST', '/api/todos', { title: `burst ${i}` }),
+        ),
+      );
+      for (const reply of replies) expectDatabaseUnavailable(reply, '/api/todos');
+    });
+
+    it('reports not ready (503) on /api/health/ready, quickly', async () => {
+      const reply = await call('GET', '/api/health/ready', undefined, '');
+      expect(reply.status).toBe(503);
+      expect(reply.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect(reply.ms).toBeLessThan(RESPONSE_LIMIT_MS);
+      expect(JSON.parse(reply.body)).toMatchObject({ status: 503, detail: /database/ });
+    });
+
+    it('keeps serving what needs no database: liveness and the profile', async () => {
+      expect((await call('GET', '/api/health', undefined, '')).status).toBe(200);
+      const profile = await call('GET', '/api/profile');
+      expect(profile.status).toBe(200);
+      expect(JSON.parse(profile.body)).toMatchObject({ id: user.id });
+    });
+
+    it('still refuses a request without a token with 401, not 503', async () => {
+      expect((await call('GET', '/api/todos', undefined, '')).status).toBe(401);
+    });
+
+    it('logs the outage as warnings, never as a 500', () => {
+      expect(api.logs.filter((line) => line.level === 'error')).toEqual([]);
+      expect(api.logs.filter((line) => line.statusCode === 500)).toEqual([]);
+      expect(api.logs).toContainEqual(
+        expect.objectContaining({ level: 'warn', msg: 'dependency unavailable' }),
+      );
+    });
+  });
+
+  describe('after PostgreSQL comes back on the same port and data', () => {
+    let recoveryMs: number;
+
+    beforeAll(async () => {
+      postgres = await startEmbeddedPostgres({ dataDir, port });
+      const startedAt = performance.now();
+      const deadline = startedAt + RECOVERY_LIMIT_MS;
+      for (;;) {
+        const reply = await call('GET', '/api/todos');
+        if (reply.status === 200) break;
+        expect(reply.status).toBe(503);
+        if (performance.now() > deadline) throw new Error('the API did not recover in time');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      recoveryMs = performance.now() - startedAt;
+      process.stdout.write(
+        `database faults: recovered ${Math.round(recoveryMs)} ms after restart\n`,
+      );
+    });
+
+    it('recovers without a restart of the app, within the bound', () => {
+      expect(recoveryMs).toBeLessThan(RECOVERY_LIMIT_MS);
+    });
+
+    it('serves reads and writes again, with the data from before the outage', async () => {
+      const list = await call('GET', '/api/todos');
+      const titles = (JSON.parse(list.body) as { todos: Array<{ title: string }> }).todos.map(
+        (todo) => todo.title,
+      );
+      expect(titles).toContain('made before the outage');
+      // Nothing sent during the outage was stored.
+      expect(
+        titles.filter((title) => title.startsWith('burst') || title === 'during the outage'),
+      ).toEqual([]);
+      expect((await call('POST', '/api/todos', { title: 'made after the outage' })).status).toBe(
+        201,
+      );
+      expect((await call('PATCH', `/api/todos/${existingId}`, { completed: true })).status).toBe(
+        200,
+      );
+    });
+
+    it('is ready again', async () => {
+      const deadline = performance.now() + RECOVERY_LIMIT_MS;
+      let status = 0;
+      while (performance.now() < deadline) {
+        status = (await call('GET', '/api/health/ready', undefined, '')).status;
+        if (status === 200) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(status).toBe(200);
+    });
+  });
+});
