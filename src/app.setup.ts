@@ -83,6 +83,9 @@ export async function createApp(
     connectionTimeout: 60_000,
     // Longer than common load balancers' idle timeout (60 s), so they close first.
     keepAliveTimeout: 72_000,
+    // A database that stops answering (frozen, partitioned) would otherwise hold a request for
+    // ever: queries on pooled connections have no timeout of their own. The answer is a 503.
+    handlerTimeout: config.http.handlerTimeoutMs,
     routerOptions: { maxParamLength: 200 },
     return503OnClosing: true,
     clientErrorHandler,

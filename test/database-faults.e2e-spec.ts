@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
@@ -21,6 +21,8 @@ jest.setTimeout(120_000);
 /** No response may take longer than this, database or not (the pool gives up after 3 s). */
 const RESPONSE_LIMIT_MS = 10_000;
 const RECOVERY_LIMIT_MS = 20_000;
+/** HTTP_HANDLER_TIMEOUT_MS for this suite: what a request waits on a database that hangs. */
+const HANDLER_TIMEOUT_MS = 3000;
 
 interface Timed {
   status: number;
@@ -60,6 +62,7 @@ describe('database faults', () => {
       BETTER_AUTH_URL: issuer.url,
       THROTTLE_ANONYMOUS_LIMIT: '1000000',
       THROTTLE_USER_LIMIT: '1000000',
+      HTTP_HANDLER_TIMEOUT_MS: String(HANDLER_TIMEOUT_MS),
     });
   });
 
@@ -120,6 +123,65 @@ describe('database faults', () => {
     existingId = (JSON.parse(created.body) as { id: string }).id;
     expect((await call('GET', '/api/todos')).status).toBe(200);
     expect((await call('GET', '/api/health/ready', undefined, '')).status).toBe(200);
+  });
+
+  describe('while PostgreSQL hangs (every process stopped with SIGSTOP)', () => {
+    let frozen: number[];
+
+    beforeAll(() => {
+      frozen = processTree(dataDir);
+      expect(frozen.length).toBeGreaterThan(1);
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    });
+
+    afterAll(() => {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    });
+
+    it('answers requests that need it with 503 once HTTP_HANDLER_TIMEOUT_MS passes, never hanging', async () => {
+      // More requests than the pool has connections: some wait on a query that never returns,
+      // the others for a connection.
+      const replies = await Promise.all(
+        Array.from({ length: 14 }, (_, i) =>
+          i % 2 ? call('GET', '/api/todos') : call('GET', `/api/todos/${existingId}`),
+        ),
+      );
+      for (const reply of replies) {
+        expect(reply.status).toBe(503);
+        expect(reply.headers.get('retry-after')).toBe(String(DATABASE_RETRY_AFTER_SECONDS));
+        expect(reply.ms).toBeLessThan(HANDLER_TIMEOUT_MS + 3000);
+        expect(reply.body).not.toMatch(/timeout exceeded|FST_|ECONN|SELECT/);
+      }
+    });
+
+    it('reports not ready within its own probe limit', async () => {
+      const reply = await call('GET', '/api/health/ready', undefined, '');
+      expect(reply.status).toBe(503);
+      expect(reply.ms).toBeLessThan(HANDLER_TIMEOUT_MS + 1000);
+    });
+
+    it('keeps serving the profile and liveness at once', async () => {
+      const profile = await call('GET', '/api/profile');
+      expect(profile.status).toBe(200);
+      expect(profile.ms).toBeLessThan(1000);
+      expect((await call('GET', '/api/health', undefined, '')).status).toBe(200);
+    });
+  });
+
+  describe('after PostgreSQL resumes', () => {
+    it('serves requests again without a restart of the app', async () => {
+      const startedAt = performance.now();
+      let reply = await call('GET', '/api/todos');
+      while (reply.status !== 200 && performance.now() - startedAt < RECOVERY_LIMIT_MS) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        reply = await call('GET', '/api/todos');
+      }
+      expect(reply.status).toBe(200);
+      process.stdout.write(
+        `database faults: ${Math.round(performance.now() - startedAt)} ms to serve again after SIGCONT\n`,
+      );
+      expect((await call('GET', `/api/todos/${existingId}`)).status).toBe(200);
+    });
   });
 
   describe('while PostgreSQL is stopped', () => {
@@ -230,3 +292,29 @@ describe('database faults', () => {
     });
   });
 });
+
+/** The PostgreSQL processes serving `dataDir`: those naming it, and all their descendants. */
+function processTree(dataDir: string): number[] {
+  const processes = readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .flatMap((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return [{ pid: Number(pid), ppid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') }];
+      } catch {
+        return [];
+      }
+    });
+  const tree = new Set(processes.filter((p) => p.cmdline.includes(dataDir)).map((p) => p.pid));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of processes) {
+      if (tree.has(p.ppid) && !tree.has(p.pid)) {
+        tree.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return [...tree];
+}

@@ -246,6 +246,18 @@ describe('ProblemDetailsFilter', () => {
     }
   });
 
+  it("answers Fastify's handler timeout (HTTP_HANDLER_TIMEOUT_MS) with 503 and Retry-After", () => {
+    const { handle, log } = harness();
+    const sent = handle(
+      fastifyError('FST_ERR_HANDLER_TIMEOUT', 503, "Request timed out after 3000ms on route '/x'"),
+    );
+    expect(sent.status).toBe(503);
+    expect(sent.headers).toEqual({ 'retry-after': '5' });
+    expect(sent.body.detail).toBe('The request took too long to process; retry shortly.');
+    expect(log.error).not.toHaveBeenCalled();
+    expect(log.warn).toHaveBeenCalledTimes(1);
+  });
+
   it('never takes a 5xx status from an error that only looks like Fastify', () => {
     const { handle } = harness();
     expect(handle(fastifyError('FST_ERR_FAKE', 500, SECRET_TEXT)).body.detail).not.toContain(

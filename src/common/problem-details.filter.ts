@@ -103,6 +103,14 @@ function toProblem(exception: unknown): Problem {
       detail: 'Too many requests; slow down and retry after the indicated delay.',
     };
   }
+  if ((exception as { code?: unknown } | null)?.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    // HTTP_HANDLER_TIMEOUT_MS passed: a dependency (in practice the database) is not answering.
+    return {
+      status: 503,
+      detail: 'The request took too long to process; retry shortly.',
+      headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+    };
+  }
   // Nest wraps Fastify's own 4xx errors (bad JSON, 413, 415) in an HttpException whose message
   // is Fastify's; answer with our wording instead.
   const fastify = fastifyError(exception instanceof HttpException ? exception.cause : exception);

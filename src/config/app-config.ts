@@ -28,6 +28,8 @@ export interface HttpConfig {
   trustProxyHops: number;
   /** Longest time a client may take to send one whole request (headers and body). */
   requestTimeoutMs: number;
+  /** Longest time the server takes to answer a request once it has arrived; then 503. */
+  handlerTimeoutMs: number;
 }
 
 export interface DatabaseConfig {

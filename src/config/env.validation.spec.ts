@@ -19,6 +19,7 @@ describe('validateEnv', () => {
       corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
       trustProxyHops: 0,
       requestTimeoutMs: 30_000,
+      handlerTimeoutMs: 10_000,
     });
     expect(config.database.url).toBeUndefined();
     expect(config.database.migrationsRun).toBe(true);
@@ -86,6 +87,7 @@ describe('validateEnv', () => {
     ['TRUST_PROXY', 'everyone', 'false, true'],
     ['HTTP_REQUEST_TIMEOUT_MS', '999', 'an integer from 1000 to 600000'],
     ['HTTP_REQUEST_TIMEOUT_MS', '1.5', 'an integer from 1000 to 600000'],
+    ['HTTP_HANDLER_TIMEOUT_MS', '0', 'an integer from 1000 to 600000'],
   ])(
     'refuses %s=%s, naming the variable, the value and what is expected',
     (name, value, expected) => {

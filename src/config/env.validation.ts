@@ -158,6 +158,7 @@ export function validateEnv(env: RawEnv): AppConfig {
       corsOrigins: corsOrigins.map((origin) => origin.replace(/\/$/, '')),
       trustProxyHops: trustProxy(read('TRUST_PROXY'), fail),
       requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+      handlerTimeoutMs: integer('HTTP_HANDLER_TIMEOUT_MS', 10_000, 1000, 600_000),
     },
     database: {
       url: databaseUrl,
