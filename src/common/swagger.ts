@@ -31,10 +31,14 @@ export function setupSwagger(app: INestApplication): OpenAPIObject {
   return document;
 }
 
+const RETRY_AFTER = {
+  'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
+};
+
 /**
  * Every operation requires the bearer token unless @Public() or @OptionalAuth() marked it:
  * the same metadata the guard reads, so the document cannot drift from the guard. Protected
- * operations also document their 401 and 503 answers here, once.
+ * operations also document their 401, 429 and 503 answers here, once.
  */
 function applyAuthModes(document: OpenAPIObject): void {
   for (const pathItem of Object.values(document.paths)) {
@@ -53,10 +57,22 @@ function applyAuthModes(document: OpenAPIObject): void {
       const problem = { 'application/problem+json': { schema: PROBLEM_REF } };
       operation.responses['401'] ??= {
         description: 'Missing or invalid bearer token (see the WWW-Authenticate header).',
+        headers: {
+          'WWW-Authenticate': {
+            description: 'Bearer realm="api", with error and error_description for a bad token.',
+            schema: { type: 'string' },
+          },
+        },
+        content: problem,
+      };
+      operation.responses['429'] ??= {
+        description: 'Too many requests (per user, or per address for failed authentication).',
+        headers: RETRY_AFTER,
         content: problem,
       };
       operation.responses['503'] ??= {
         description: 'Signing keys or the database are unavailable; retry after Retry-After.',
+        headers: RETRY_AFTER,
         content: problem,
       };
     }

@@ -1,12 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
-import {
-  ApiOkResponse,
-  ApiOperation,
-  ApiServiceUnavailableResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/decorators/public.decorator';
+import { PROBLEM_CONTENT_TYPE } from '../common/problem-details.filter';
 import { ProblemDto } from '../common/problem.dto';
 import { RetryableUnavailableException } from '../common/retryable-unavailable.exception';
 import { LivenessDto, ReadinessDto } from './health.dto';
@@ -30,7 +26,12 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the database answers and a JWKS key set is loaded.' })
   @ApiOkResponse({ type: ReadinessDto })
-  @ApiServiceUnavailableResponse({ type: ProblemDto, description: 'A dependency is down.' })
+  @ApiResponse({
+    status: 503,
+    description: 'A dependency is down; retry after Retry-After.',
+    headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) } } },
+  })
   async ready(): Promise<ReadinessDto> {
     const checks = await this.health.readiness();
     const down = Object.entries(checks).filter(([, state]) => state === 'down');
