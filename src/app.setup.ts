@@ -9,9 +9,11 @@ import { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
+import { inheritedKeys } from './common/inherited-keys';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { setupSwagger } from './common/swagger';
+import { RequestValidationException } from './common/validation.exception';
 import { AppConfig } from './config/app-config';
 
 /** SPEC §5: bodies of at most 64 KiB. */
@@ -127,6 +129,16 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
       return;
     }
     void parseJson(request, body as string, done);
+  });
+  // Unknown fields are refused (mass assignment), including those the ValidationPipe cannot see.
+  fastify.addHook('preValidation', (request, _reply, done) => {
+    const fields = [...inheritedKeys(request.query), ...inheritedKeys(request.body)];
+    if (fields.length === 0) return done();
+    done(
+      new RequestValidationException(
+        fields.map((field) => ({ field, message: `property ${field} should not exist` })),
+      ),
+    );
   });
 
   await app.register(helmet, {

@@ -398,6 +398,16 @@ describe('HTTP hardening', () => {
       },
     );
 
+    it.each(['__proto__=1', '__proto__=a&__proto__=b', 'constructor=1', 'toString=x', 'offset=5'])(
+      'refuses the unknown query parameter in %s with 400 naming it',
+      async (query) => {
+        const problem = expectProblem(await authed(`/api/todos?${query}`), 400);
+        expect(problem.errors).toEqual([
+          { field: query.split('=')[0], message: expect.stringMatching(/should not exist/) },
+        ]);
+      },
+    );
+
     it('refuses a repeated limit (limit=1&limit=2) with 400 naming limit', async () => {
       const problem = expectProblem(await authed('/api/todos?limit=1&limit=2'), 400);
       expect(problem.errors).toEqual([{ field: 'limit', message: expect.any(String) }]);
@@ -495,6 +505,9 @@ describe('HTTP hardening', () => {
       ['a null title', '{"title":null}'],
       ['completed as a string', '{"title":"x","completed":"true"}'],
       ['a server-owned field', '{"title":"x","userId":"someone-else"}'],
+      ['a field named constructor', '{"title":"x","constructor":"y"}'],
+      ['a field named toString', '{"title":"x","toString":1}'],
+      ['a field named hasOwnProperty', '{"title":"x","hasOwnProperty":{}}'],
     ];
 
     it.each(bodies)('POST with %s → 400 problem+json', async (_, body) => {
