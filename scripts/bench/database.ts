@@ -8,6 +8,8 @@ export interface BenchDatabase {
   url: string;
   /** `embedded (…)` or `DATABASE_URL`. */
   description: string;
+  /** Whether the benchmark started this database (a fresh embedded PostgreSQL). */
+  embedded: boolean;
   /** CPU time PostgreSQL has used so far (embedded only: an external server is not ours to read). */
   cpuMs(): number | undefined;
   stop(): Promise<void>;
@@ -16,8 +18,10 @@ export interface BenchDatabase {
 /** DATABASE_URL when set; otherwise a fresh embedded PostgreSQL in the run's temp dir. */
 export async function prepareDatabase(tempRoot: string): Promise<BenchDatabase> {
   const url = process.env.DATABASE_URL;
-  if (url)
-    return { url, description: 'DATABASE_URL', cpuMs: () => undefined, stop: async () => {} };
+  if (url) {
+    const description = 'DATABASE_URL';
+    return { url, description, embedded: false, cpuMs: () => undefined, stop: async () => {} };
+  }
   const port = await freePort();
   const dataDir = join(tempRoot, 'postgres');
   const started = Date.now();
@@ -26,6 +30,7 @@ export async function prepareDatabase(tempRoot: string): Promise<BenchDatabase> 
   return {
     url: running.url,
     description: `embedded PostgreSQL in ${dataDir} (port ${port}, initdb+start ${Date.now() - started} ms)`,
+    embedded: true,
     cpuMs: () => processTreeCpuMs(pid),
     stop: () => running.stop(),
   };
@@ -41,35 +46,66 @@ async function withClient<T>(url: string, fn: (client: Client) => Promise<T>): P
   }
 }
 
+export interface ExplainedQuery {
+  title: string;
+  plan: string;
+}
+
+/** The list query as TodosService.list issues it (TypeORM selects every column; one extra row). */
+const LIST_SQL = `SELECT * FROM todos WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21`;
+const LIST_AFTER_SQL = `SELECT * FROM todos WHERE user_id = $1 AND (created_at, id) < ($2, $3)
+  ORDER BY created_at DESC, id DESC LIMIT 21`;
+const BY_ID_SQL = `SELECT * FROM todos WHERE user_id = $1 AND id = $2`;
+/** A user with many todos: where an index in the ORDER BY's order matters most. */
+const HEAVY_USER_TODOS = 5000;
+
 /**
- * The list query as SPEC §5 defines it (the caller's todos, newest first, keyset pagination,
- * one extra row to know whether there is a next page), for EXPLAIN. The first page and a
- * following page (with a cursor) are both shown.
+ * EXPLAIN ANALYZE of the app's read queries: a seeded user's first page, the page after a
+ * cursor, one todo by id, and the first page of a user with 5,000 todos. That user's rows are
+ * inserted in a transaction that is rolled back, so nothing stays in the database.
  */
-export async function explainListQuery(url: string, userId: string): Promise<string[]> {
+export async function explainQueries(url: string, userId: string): Promise<ExplainedQuery[]> {
   return withClient(url, async (client) => {
-    await client.query('ANALYZE todos');
-    const plans: string[] = [];
-    const first = await client.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)
-       SELECT * FROM todos
-       WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 21`,
-      [userId],
-    );
-    plans.push(first.rows.map((row) => row['QUERY PLAN']).join('\n'));
-    const middle = await client.query<{ created_at: Date; id: string }>(
-      'SELECT created_at, id FROM todos WHERE user_id = $1 ORDER BY created_at DESC, id DESC OFFSET 9 LIMIT 1',
-      [userId],
-    );
-    if (middle.rows[0]) {
-      const next = await client.query<{ 'QUERY PLAN': string }>(
-        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF)
-         SELECT * FROM todos
-         WHERE user_id = $1 AND (created_at, id) < ($2, $3)
-         ORDER BY created_at DESC, id DESC LIMIT 21`,
-        [userId, middle.rows[0].created_at, middle.rows[0].id],
+    const explain = async (title: string, sql: string, params: unknown[]) => {
+      const result = await client.query<{ 'QUERY PLAN': string }>(
+        `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF, SUMMARY OFF) ${sql}`,
+        params,
       );
-      plans.push(next.rows.map((row) => row['QUERY PLAN']).join('\n'));
+      plans.push({ title, plan: result.rows.map((row) => row['QUERY PLAN']).join('\n') });
+    };
+    const plans: ExplainedQuery[] = [];
+    await client.query('ANALYZE todos');
+    await explain('GET /api/todos, first page (a seeded user)', LIST_SQL, [userId]);
+    const page = await client.query<{ created_at: Date; id: string }>(
+      `SELECT created_at, id FROM todos WHERE user_id = $1
+       ORDER BY created_at DESC, id DESC OFFSET 9 LIMIT 1`,
+      [userId],
+    );
+    const cursor = page.rows[0];
+    if (cursor) {
+      await explain('GET /api/todos?cursor=… (the page after a cursor)', LIST_AFTER_SQL, [
+        userId,
+        cursor.created_at,
+        cursor.id,
+      ]);
+      await explain('GET /api/todos/:id', BY_ID_SQL, [userId, cursor.id]);
+    }
+    await client.query('BEGIN');
+    try {
+      await client.query(
+        `INSERT INTO todos (user_id, title, created_at, updated_at)
+         SELECT $1, 'todo ' || n, now() - n * interval '1 minute', now() - n * interval '1 minute'
+         FROM generate_series(1, ${HEAVY_USER_TODOS}) AS n`,
+        ['bench-explain-heavy-user'],
+      );
+      await client.query('ANALYZE todos');
+      await explain(
+        `GET /api/todos, first page (a user with ${HEAVY_USER_TODOS} todos)`,
+        LIST_SQL,
+        ['bench-explain-heavy-user'],
+      );
+    } finally {
+      await client.query('ROLLBACK');
     }
     return plans;
   });
