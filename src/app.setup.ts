@@ -89,7 +89,8 @@ export async function createApp(
     // ever: queries on pooled connections have no timeout of their own. The answer is a 503.
     handlerTimeout: config.http.handlerTimeoutMs,
     routerOptions: { maxParamLength: 200 },
-    return503OnClosing: true,
+    // Off: drainOnClose answers requests that arrive during shutdown with a problem+json 503.
+    return503OnClosing: false,
     clientErrorHandler,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {

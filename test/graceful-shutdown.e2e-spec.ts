@@ -357,7 +357,8 @@ describe('graceful shutdown (SIGTERM)', () => {
           `Connection: close\r\n\r\n${slowBody.slice(0, 5)}`,
       );
       // Two pipelined requests on one connection: Node reads both before shutdown begins, so
-      // both were accepted and both must be answered.
+      // both were accepted and both must be answered. A third, sent on it after SIGTERM, arrives
+      // after close began: 503 with Retry-After, as a problem like every other error.
       const pipelined = rawConnection(app.url);
       const get = `GET /api/todos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${users[1].jwt}\r\n\r\n`;
       await until(() => lockHeld);
@@ -371,6 +372,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       sigtermAt = Date.now();
       app.signal('SIGTERM');
       await sleep(500);
+      pipelined.socket.write(get);
       slow.socket.write(slowBody.slice(5));
       await sleep(300);
       await locker.query('COMMIT');
@@ -401,7 +403,17 @@ describe('graceful shutdown (SIGTERM)', () => {
 
       expect(statusLines(slowResult.received)).toEqual(['HTTP/1.1 201 Created']);
       expect(slowResult.error).toBeUndefined();
-      expect(statusLines(pipelinedResult.received)).toEqual(['HTTP/1.1 200 OK', 'HTTP/1.1 200 OK']);
+      expect(statusLines(pipelinedResult.received)).toEqual([
+        'HTTP/1.1 200 OK',
+        'HTTP/1.1 200 OK',
+        'HTTP/1.1 503 Service Unavailable',
+      ]);
+      const closing = pipelinedResult.received.slice(
+        pipelinedResult.received.indexOf('HTTP/1.1 503'),
+      );
+      expect(closing).toMatch(/\r\ncontent-type: application\/problem\+json/i);
+      expect(closing).toMatch(/\r\nretry-after: 1\r\n/i);
+      expect(closing).toMatch(/\r\nconnection: close\r\n/i);
       expect(pipelinedResult.error).toBeUndefined();
 
       // 2. The process exits by itself, with 0, once the work is done.
@@ -456,13 +468,18 @@ describe('graceful shutdown (SIGTERM)', () => {
       const idle = rawConnection(app.url);
       idle.socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
       await until(() => idle.socket.bytesRead > 0);
-      // A client that trickles its headers and never finishes.
+      // A client that trickles the headers of its second request and never finishes. (Its
+      // first request, answered, proves the server has accepted the connection: one still in
+      // the listen backlog when the server closes is reset by the kernel.)
       const slow = rawConnection(app.url);
+      slow.socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
+      await until(() => slow.socket.bytesRead > 0);
       slow.socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n');
       const trickle = setInterval(
         () => slow.socket.writable && slow.socket.write('X-A: b\r\n'),
         100,
       );
+      await sleep(300);
 
       const sigtermAt = Date.now();
       app.signal('SIGTERM');
@@ -476,7 +493,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       // Node stops timing requests out once the server closes; the drain limit still applies.
       expect(slowClosedAfter).toBeGreaterThanOrEqual(drainLimitMs - 200);
       expect(slowClosedAfter).toBeLessThan(drainLimitMs + 3000);
-      expect(statusLines(slowResult.received)).toEqual([]);
+      expect(statusLines(slowResult.received)).toEqual(['HTTP/1.1 200 OK']);
       expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
       expect(app.logs).toContainEqual(
         expect.objectContaining({

@@ -1,4 +1,5 @@
 import { FastifyInstance } from 'fastify';
+import { RetryableUnavailableException } from './retryable-unavailable.exception';
 
 /** The longest shutdown waits for requests in flight, whatever the request timeout. */
 export const MAX_DRAIN_MS = 10_000;
@@ -9,6 +10,8 @@ export const MAX_DRAIN_MS = 10_000;
  * keep-alive connections once; a connection that was busy then stays open after its last
  * response until the client hangs up or keepAliveTimeout (72 s) passes, and Node stops timing
  * out slow requests at close. So, once closing:
+ * - a request that arrives on a connection still open gets 503 with Retry-After, as a problem
+ *   like every other error (Fastify's own return503OnClosing answers plain JSON);
  * - a response tells its client the connection ends with it (`Connection: close`), unless
  *   pipelined requests still wait on that connection (the last of them says it instead: closing
  *   earlier would drop their answers);
@@ -25,6 +28,12 @@ export function drainOnClose(fastify: FastifyInstance, limitMs: number): void {
   fastify.addHook('onRequest', (request, _reply, done) => {
     count(request.raw.socket, 1);
     done();
+  });
+  // After the onRequest hooks, so the 503 carries the request id, security and CORS headers;
+  // before the body is read, which is not needed to refuse.
+  fastify.addHook('preParsing', (_request, _reply, _payload, done) => {
+    if (!closing) return done();
+    done(new RetryableUnavailableException('The server is shutting down; retry the request.', 1));
   });
   fastify.addHook('onResponse', (request, _reply, done) => {
     count(request.raw.socket, -1);
