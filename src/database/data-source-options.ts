@@ -47,6 +47,9 @@ export function buildDataSourceOptions(
       // Fail fast when the database is down so the request can answer 503 quickly.
       connectionTimeoutMillis: 3000,
       idleTimeoutMillis: 30_000,
+      // TCP keep-alive: a pooled connection cut by a network partition is noticed and replaced
+      // instead of hanging the next query that picks it.
+      keepAlive: true,
     },
   };
 }
