@@ -7,6 +7,8 @@ const MS_PER_TICK = 10;
 interface ProcStat {
   ppid: number;
   cpuMs: number;
+  /** CPU time of children it has reaped (a PostgreSQL backend's, once it exits). */
+  reapedChildrenCpuMs: number;
 }
 
 function readStat(pid: number): ProcStat | undefined {
@@ -17,6 +19,7 @@ function readStat(pid: number): ProcStat | undefined {
     return {
       ppid: Number(fields[1]),
       cpuMs: (Number(fields[11]) + Number(fields[12])) * MS_PER_TICK,
+      reapedChildrenCpuMs: (Number(fields[13]) + Number(fields[14])) * MS_PER_TICK,
     };
   } catch {
     return undefined;
@@ -32,12 +35,16 @@ export function processCpuMs(pid: number | undefined): number | undefined {
   return pid === undefined ? undefined : readStat(pid)?.cpuMs;
 }
 
-/** CPU time of a process and its live children (PostgreSQL: the postmaster and its backends). */
+/**
+ * CPU time of a process and its children, live or exited (PostgreSQL: the postmaster and its
+ * backends; a backend that exits, say when the pool closes an idle connection, moves its time
+ * into the postmaster's reaped-children count, so the total never goes back).
+ */
 export function processTreeCpuMs(rootPid: number | undefined): number | undefined {
   if (rootPid === undefined) return undefined;
   const root = readStat(rootPid);
   if (!root) return undefined;
-  let total = root.cpuMs;
+  let total = root.cpuMs + root.reapedChildrenCpuMs;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = readStat(Number(entry));
