@@ -522,9 +522,12 @@ async function main(): Promise<number> {
     options = parseOptions(process.argv.slice(2));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    if (error.message) console.error(`bench: ${error.message}\n`);
-    console.error(USAGE);
-    return error.message ? 2 : 0;
+    if (!error.message) {
+      log(USAGE);
+      return 0;
+    }
+    console.error(`bench: ${error.message}\n\n${USAGE}`);
+    return 2;
   }
 
   const startedAt = new Date();

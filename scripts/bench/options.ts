@@ -49,6 +49,8 @@ export const USAGE = `Usage: npm run bench -- [options]
 
 export class UsageError extends Error {}
 
+const KNOWN_OPTIONS = new Set([...USAGE.matchAll(/^ {2}(--[a-z-]+)/gm)].map((match) => match[1]));
+
 /** Parses `--name value` and `--name=value`; every number is bounded so a run always ends. */
 export function parseOptions(argv: string[]): BenchOptions {
   const options: BenchOptions = {
@@ -83,6 +85,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = eq === -1 ? arg : arg.slice(0, eq);
+    if (!KNOWN_OPTIONS.has(name)) throw new UsageError(`unknown option ${name}`);
     const flag = ['--cpu-prof', '--keep-temp', '--strict'].includes(name);
     let value = '';
     if (!flag) {
