@@ -1,11 +1,10 @@
 import { ChildProcessByStdio, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
-import { freePort } from './support/free-port';
+import { freePort, portIsOpen } from './support/free-port';
 
 /**
  * SPEC §8, as a user meets it: the built app (`node dist/src/main.js`, which the e2e global setup
@@ -79,17 +78,6 @@ class AppProcess {
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 30_000);
     return this.exited.finally(() => clearTimeout(timer));
   }
-}
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
 }
 
 describe('npm start without DATABASE_URL (the embedded PostgreSQL)', () => {
@@ -166,7 +154,7 @@ describe('npm start without DATABASE_URL (the embedded PostgreSQL)', () => {
     const running = await startApp('empty');
 
     expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
-    await expect(portAnswers(pgPort)).resolves.toBe(true);
+    await expect(portIsOpen(pgPort)).resolves.toBe(true);
     expect(running.logs).toContainEqual(
       expect.objectContaining({
         msg: expect.stringMatching(/^Embedded PostgreSQL ready .*new data/),
@@ -189,7 +177,7 @@ describe('npm start without DATABASE_URL (the embedded PostgreSQL)', () => {
     app = undefined;
 
     expect(result).toEqual({ code: 0, signal: null });
-    await expect(portAnswers(pgPort)).resolves.toBe(false);
+    await expect(portIsOpen(pgPort)).resolves.toBe(false);
     // PostgreSQL removes its lock file only on a clean shutdown.
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
     expect(running.logs).toContainEqual(
@@ -213,6 +201,6 @@ describe('npm start without DATABASE_URL (the embedded PostgreSQL)', () => {
     const result = await app!.stop();
     app = undefined;
     expect(result).toEqual({ code: 0, signal: null });
-    await expect(portAnswers(pgPort)).resolves.toBe(false);
+    await expect(portIsOpen(pgPort)).resolves.toBe(false);
   }, 120_000);
 });

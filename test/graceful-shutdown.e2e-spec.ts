@@ -9,7 +9,7 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
-import { freePort } from './support/free-port';
+import { freePort, portIsOpen } from './support/free-port';
 
 /**
  * SPEC §8 "Shutdown on SIGTERM: stop taking requests, finish those in flight, close the pool,
@@ -600,18 +600,6 @@ async function until(condition: () => boolean, limitMs = 10_000): Promise<void> 
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await sleep(10);
   }
-}
-
-/** Whether something accepts TCP connections on a loopback port. */
-function portIsOpen(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
 }
 
 /** Pids whose command line mentions `path` (Linux /proc). */

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -9,7 +8,7 @@ import { DataSource, Logger as TypeOrmLogger } from 'typeorm';
 import { buildDataSourceOptions, MIGRATIONS_GLOB } from '../src/database/data-source-options';
 import { Todo, TODOS_LIST_INDEX } from '../src/todos/todo.entity';
 import { TodosService } from '../src/todos/todos.service';
-import { freePort } from './support/free-port';
+import { freePort, portIsOpen } from './support/free-port';
 
 /**
  * The schema is the migrations' (SPEC §7): these tests build it from them in scratch databases
@@ -301,17 +300,6 @@ describe('the TypeORM CLI data source (what npm run migration:* runs, from dist/
 
     // Stopped cleanly: PostgreSQL removes its lock file on shutdown, and the port is closed.
     expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
-    await expect(portAnswers(port)).resolves.toBe(false);
+    await expect(portIsOpen(port)).resolves.toBe(false);
   }, 120_000);
 });
-
-function portAnswers(port: number): Promise<boolean> {
-  return new Promise((resolvePromise) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolvePromise(true);
-    });
-    socket.once('error', () => resolvePromise(false));
-  });
-}
