@@ -1,5 +1,7 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { createServer, Server } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { exportJWK, SignJWT } from 'jose';
 import { AuthConfig } from '../config/app-config';
 import { AppConfigService } from '../config/app-config.service';
 import { InvalidTokenException } from './auth.errors';
@@ -227,5 +229,67 @@ describe('TokenVerifier with its verified-token cache', () => {
     expect(keyStore.findKey).toHaveBeenCalledTimes(3);
     await v.verify(b);
     expect(keyStore.findKey).toHaveBeenCalledTimes(4);
+  });
+});
+
+describe('TokenVerifier cache with the real JwksKeyStore', () => {
+  const TTL_S = 60;
+  let server: Server;
+  let served: object[];
+  let jwksUrl: string;
+
+  beforeAll(async () => {
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA', use: 'sig' };
+    served = [jwk];
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: served }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+  });
+
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  beforeEach(() => {
+    jest.useFakeTimers({
+      now: T0,
+      doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'setInterval'],
+    });
+  });
+
+  afterEach(() => jest.useRealTimers());
+
+  it('stops serving a cached token once a refresh drops its key from the JWKS', async () => {
+    const config = {
+      auth: {
+        algorithms: ['EdDSA'],
+        issuer: ISSUER,
+        audiences: [ISSUER],
+        clockToleranceSeconds: TOLERANCE_S,
+        tokenCache: { maxEntries: 100, maxAgeSeconds: 300 },
+        jwksUrl,
+        jwksTimeoutMs: 2000,
+        jwksCacheTtlSeconds: TTL_S,
+        jwksCooldownSeconds: 30,
+      },
+    } as unknown as AppConfigService;
+    const store = new JwksKeyStore(config);
+    await store.onApplicationBootstrap();
+    const v = new TokenVerifier(config, store);
+    const token = await sign();
+    await expect(v.verify(token)).resolves.toMatchObject({ id: 'u1' });
+
+    // The issuer withdraws the key; once the key set is older than its TTL the store refetches.
+    served = [];
+    jest.setSystemTime(T0 + TTL_S * 1000 + 1000);
+    await v.verify(token).catch(() => undefined);
+    for (let i = 0; i < 100 && store.fetchCount < 2; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(store.fetchCount).toBeGreaterThanOrEqual(2);
+
+    expect(await reason(v.verify(token))).toBe('signing key not found in the JWKS');
   });
 });
