@@ -576,9 +576,13 @@ describe('graceful shutdown (SIGTERM)', () => {
       );
       const stopped = app.indexOfLog((line) => line.msg === 'Embedded PostgreSQL stopped');
       expect(lastRequest).toBeGreaterThan(0);
-      expect([lastRequest, countersShared, poolClosed, postgresDown, stopped]).toEqual(
-        [lastRequest, countersShared, poolClosed, postgresDown, stopped].sort((a, b) => a - b),
+      expect([lastRequest, countersShared, poolClosed]).toEqual(
+        [lastRequest, countersShared, poolClosed].sort((a, b) => a - b),
       );
+      // PostgreSQL's own "shut down" line comes through its stderr pipe, which Node may still be
+      // draining when the process's exit resolves stop(): both follow the pool, in either order.
+      expect(postgresDown).toBeGreaterThan(poolClosed);
+      expect(stopped).toBeGreaterThan(poolClosed);
       expect(Math.min(countersShared, poolClosed, postgresDown, stopped)).toBeGreaterThan(0);
       // Had a pooled connection still been open, PostgreSQL would have had to cut it.
       const logText = app.logs.map((line) => String(line.msg)).join('\n');
