@@ -22,20 +22,21 @@ const ROW = {
 };
 
 /**
- * The service against a stand-in for the one thing it calls: the repository's connection, which
- * hands out query runners. Each statement's answer is scripted; every statement is recorded.
+ * The service against a stand-in for the one thing it calls: the pool of the repository's data
+ * source, which runs named statements. Each statement's answer is scripted; every statement is
+ * recorded.
  */
 function serviceAnswering(...answers: { records: unknown[]; affected?: number }[]) {
   const statements: Statement[] = [];
-  const runner = {
-    query: (sql: string, params: unknown[]) => {
-      statements.push({ sql, params });
-      return Promise.resolve(answers.shift() ?? { records: [], affected: 0 });
+  const pool = {
+    query: ({ text, values }: { name: string; text: string; values: unknown[] }) => {
+      statements.push({ sql: text, params: values });
+      const answer = answers.shift() ?? { records: [], affected: 0 };
+      return Promise.resolve({ rows: answer.records, rowCount: answer.affected ?? 0 });
     },
-    release: () => Promise.resolve(),
   };
   const repository = {
-    manager: { connection: { createQueryRunner: () => runner } },
+    manager: { connection: { driver: { master: pool } } },
   } as unknown as Repository<Todo>;
   return { service: new TodosService(repository), statements };
 }
