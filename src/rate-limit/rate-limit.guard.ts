@@ -3,16 +3,29 @@ import { Reflector } from '@nestjs/core';
 import {
   InjectThrottlerOptions,
   InjectThrottlerStorage,
+  ThrottlerException,
   ThrottlerGuard,
   type ThrottlerModuleOptions,
   type ThrottlerStorage,
 } from '@nestjs/throttler';
-import { FastifyRequest } from 'fastify';
+// The metadata keys of @SkipThrottle() and @Throttle(); the package's index does not re-export them.
+import {
+  THROTTLER_LIMIT,
+  THROTTLER_SKIP,
+  THROTTLER_TTL,
+} from '@nestjs/throttler/dist/throttler.constants';
+import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { AppConfigService } from '../config/app-config.service';
 import { clientIp } from './client-ip';
 
 type RequestWithUser = FastifyRequest & { user?: AuthenticatedUser };
+
+/** The one throttler this app configures (ThrottlerModule's default name). */
+const THROTTLER_NAME = 'default';
+
+/** How a route is throttled, read from its metadata once rather than on every request. */
+type RouteMode = 'skip' | 'standard' | 'custom';
 
 /** Bucket key for a signed-in user, or for a client address. */
 export const rateLimitKey = {
@@ -27,6 +40,8 @@ export const rateLimitKey = {
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
+  private readonly routeModes = new WeakMap<object, RouteMode>();
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
@@ -34,6 +49,54 @@ export class RateLimitGuard extends ThrottlerGuard {
     private readonly config: AppConfigService,
   ) {
     super(options, storage, reflector);
+  }
+
+  /**
+   * The standard case (no @Throttle() override on the route) is handled here directly: the
+   * base class resolves six metadata lookups and several promises per request, which
+   * `npm run bench` measured at about 19 µs of the ~45 µs an authenticated request costs over
+   * GET /api/health. Routes with @Throttle() overrides still go through the base class.
+   */
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const mode = this.routeMode(context);
+    if (mode === 'skip') return true;
+    if (mode === 'custom') return super.canActivate(context);
+
+    const http = context.switchToHttp();
+    const request = http.getRequest<RequestWithUser>();
+    const reply = http.getResponse<FastifyReply>();
+    const { ttlSeconds, userLimit, anonymousLimit } = this.config.throttle;
+    const limit = request.user ? userLimit : anonymousLimit;
+    const ttl = ttlSeconds * 1000;
+    const key = await this.getTracker(request as unknown as Record<string, unknown>);
+    const record = await this.storageService.increment(key, ttl, limit, ttl, THROTTLER_NAME);
+    if (record.isBlocked) {
+      void reply.header('retry-after', String(record.timeToBlockExpire));
+      throw new ThrottlerException();
+    }
+    void reply.headers({
+      'x-ratelimit-limit': String(limit),
+      'x-ratelimit-remaining': String(Math.max(0, limit - record.totalHits)),
+      'x-ratelimit-reset': String(record.timeToExpire),
+    });
+    return true;
+  }
+
+  private routeMode(context: ExecutionContext): RouteMode {
+    const handler = context.getHandler();
+    let mode = this.routeModes.get(handler);
+    if (mode === undefined) {
+      const targets = [handler, context.getClass()];
+      const has = (key: string) =>
+        this.reflector.getAllAndOverride<unknown>(key + THROTTLER_NAME, targets) !== undefined;
+      mode = this.reflector.getAllAndOverride<boolean>(THROTTLER_SKIP + THROTTLER_NAME, targets)
+        ? 'skip'
+        : has(THROTTLER_LIMIT) || has(THROTTLER_TTL)
+          ? 'custom'
+          : 'standard';
+      this.routeModes.set(handler, mode);
+    }
+    return mode;
   }
 
   static limitFor(config: AppConfigService) {
