@@ -1,8 +1,7 @@
-import helmet, { FastifyHelmetOptions } from '@fastify/helmet';
 import { BadRequestException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import Fastify, { FastifyReply, FastifyRequest, LogController } from 'fastify';
+import { FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Logger } from 'pino';
@@ -10,6 +9,7 @@ import { AppModule } from './app.module';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { inheritedKeys } from './common/inherited-keys';
+import { addSecurityHeaders } from './common/security-headers';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { setupSwagger } from './common/swagger';
@@ -52,56 +52,6 @@ class AccessLogController extends LogController {
 /** How often Node looks for requests over their timeout: a quarter of it, from 250 ms to 5 s. */
 function checkingInterval(requestTimeoutMs: number): number {
   return Math.min(5_000, Math.max(250, Math.floor(requestTimeoutMs / 4)));
-}
-
-/** Security headers: helmet's defaults, with a CSP that lets Swagger UI render. */
-const HELMET_OPTIONS: FastifyHelmetOptions = {
-  contentSecurityPolicy: {
-    directives: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      // Swagger UI injects inline styles and data: images.
-      styleSrc: ["'self'", "'unsafe-inline'"],
-      imgSrc: ["'self'", 'data:'],
-      // Off: Swagger UI is the only HTML here and loads only same-origin assets, which are
-      // https already when the page is. Over plain http (docker compose, a LAN host name) the
-      // upgrade pointed them at https and left /docs blank; HSTS covers https deployments.
-      upgradeInsecureRequests: null,
-    },
-  },
-};
-
-/** What Fastify itself puts on the probe's response. */
-const NOT_FROM_HELMET = new Set([
-  'content-type',
-  'content-length',
-  'date',
-  'connection',
-  'keep-alive',
-]);
-
-/**
- * The headers @fastify/helmet sets with HELMET_OPTIONS, computed once. The plugin builds helmet's
- * middleware anew on every request, parsing the CSP each time: 20-30 µs of CPU per request in
- * `npm run bench` (about a fifth of a health check or of GET /api/profile). With no per-request
- * nonces the headers never vary, so the plugin runs once, on a probe instance, and every reply
- * copies the result (onRequest, like the plugin: errors and 404s get them too).
- */
-async function securityHeaders(options: FastifyHelmetOptions): Promise<Record<string, string>> {
-  const probe = Fastify();
-  await probe.register(helmet, options);
-  probe.get('/', () => '');
-  const response = await probe.inject({ method: 'GET', url: '/' });
-  await probe.close();
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(response.headers)) {
-    if (!NOT_FROM_HELMET.has(name) && typeof value === 'string') headers[name] = value;
-  }
-  // Fail closed: a helmet upgrade that changed how it sets headers must not drop them silently.
-  if (!headers['content-security-policy'] || !headers['x-content-type-options']) {
-    throw new Error('@fastify/helmet set no security headers on the probe response');
-  }
-  return headers;
 }
 
 export interface CreateAppOptions {
@@ -192,11 +142,7 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     );
   });
 
-  const headers = await securityHeaders(HELMET_OPTIONS);
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(headers);
-    done();
-  });
+  await addSecurityHeaders(fastify);
   const corsOrigins = new Set(config.http.corsOrigins);
   app.enableCors({
     // A function, not the list: with a list, @fastify/cors still sends the credentials and
