@@ -19,6 +19,10 @@ export class HealthService {
   ) {}
 
   async readiness(): Promise<ReadinessChecks> {
+    // A key set that failed to load at startup is retried from here too (paced by the cooldown):
+    // an instance held out of rotation gets no authenticated traffic, the other thing that
+    // triggers a fetch, so without this it could stay unready for ever.
+    this.keyStore.refreshIfStale();
     return {
       database: (await this.databaseAnswers()) ? 'up' : 'down',
       jwks: this.keyStore.isLoaded ? 'up' : 'down',
