@@ -16,8 +16,6 @@ import { startTestApp, TestApp } from './support/test-app';
  * answered with the exact status, challenge, problem body and a single warn log line.
  */
 
-jest.setTimeout(30_000);
-
 const NOT_A_JWT = 'not a JWT; send the JWT from GET /api/auth/token';
 
 function appEnv(issuer: BetterAuthIssuer, extra: Record<string, string> = {}) {

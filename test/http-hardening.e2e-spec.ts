@@ -8,8 +8,6 @@ import { startTestApp, TestApp } from './support/test-app';
  * must be refused with a 4xx, never a 500.
  */
 
-jest.setTimeout(30_000);
-
 const ALLOWED_ORIGIN = 'https://app.example.com';
 const REQUEST_TIMEOUT_MS = 1000;
 

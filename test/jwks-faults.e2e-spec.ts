@@ -16,8 +16,6 @@ import { startTestApp, TestApp } from './support/test-app';
  * used), and a flood of unknown `kid`s cannot make the API hammer the key server.
  */
 
-jest.setTimeout(30_000);
-
 const ISSUER = 'https://issuer.example.test';
 const AUDIENCE = 'https://api.example.test';
 const MIB = 1024 * 1024;

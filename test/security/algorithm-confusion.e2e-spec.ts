@@ -10,8 +10,6 @@ import { SecurityHarness } from '../support/security-harness';
  * its own are all refused.
  */
 
-jest.setTimeout(30_000);
-
 const NOT_ALLOWED = 'algorithm not allowed';
 const NOT_FOUND = 'signing key not found in the JWKS';
 const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;

@@ -6,8 +6,6 @@ import { SecurityHarness } from '../support/security-harness';
  * signature, so only the claim under test can be the reason.
  */
 
-jest.setTimeout(30_000);
-
 /** Set explicitly; cases sit MARGIN seconds inside or outside it, robust on a loaded machine. */
 const TOLERANCE = 10;
 const MARGIN = 4;

@@ -10,8 +10,6 @@ import { SecurityHarness } from '../support/security-harness';
  * shrunk counterexample.
  */
 
-jest.setTimeout(60_000);
-
 const RUNS = 200;
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

@@ -10,8 +10,6 @@ import { NOT_A_JWT, SecurityHarness } from '../support/security-harness';
  * it ever makes the API open a connection.
  */
 
-jest.setTimeout(30_000);
-
 const NOT_FOUND = 'signing key not found in the JWKS';
 const BAD_SIGNATURE = 'signature verification failed';
 const INVALID_KID = 'invalid kid header';

@@ -9,8 +9,6 @@ import { NOT_A_JWT, SecurityHarness } from '../support/security-harness';
  * for a header section over its limit), never a 5xx.
  */
 
-jest.setTimeout(30_000);
-
 const MALFORMED = 'malformed token';
 const BAD_HEADER = 'malformed token header';
 const BAD_PAYLOAD = 'malformed token payload';

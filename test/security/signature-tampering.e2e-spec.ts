@@ -9,8 +9,6 @@ import { NOT_A_JWT, SecurityHarness } from '../support/security-harness';
  * must be refused, for each key type Better Auth signs with.
  */
 
-jest.setTimeout(30_000);
-
 const BAD_SIGNATURE = 'signature verification failed';
 
 describe.each<BetterAuthAlgorithm>(['EdDSA', 'ES256', 'RS256'])(
