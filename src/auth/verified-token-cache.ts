@@ -67,10 +67,6 @@ export class VerifiedTokenCache {
     }
     this.entries.set(slot, { token, user, key, validFrom: timing.validFromMs, validUntil });
   }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }
 
 /** The signature segment (everything after the last dot): only the lookup key, never trusted. */
