@@ -12,7 +12,7 @@ import { EmbeddedPostgresService } from './embedded-postgres.service';
       inject: [AppConfigService, EmbeddedPostgresService],
       useFactory: async (config: AppConfigService, embedded: EmbeddedPostgresService) => {
         const url = config.database.url ?? (await embedded.start());
-        return { ...buildDataSourceOptions(url, config.database), autoLoadEntities: true };
+        return buildDataSourceOptions(url, config.database);
       },
     }),
   ],

@@ -182,11 +182,6 @@ export class BetterAuthIssuer {
     await this.signPayload({ sub: 'rotation-probe' });
   }
 
-  /** Removes every key from the issuer (and so from its JWKS). */
-  removeAllKeys(): void {
-    this.db.jwks.length = 0;
-  }
-
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
