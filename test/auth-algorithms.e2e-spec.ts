@@ -22,12 +22,10 @@ describe.each(ALGORITHMS)('a real Better Auth token signed with %s', (alg) => {
     const header = JSON.parse(Buffer.from(user.jwt.split('.')[0], 'base64url').toString());
     expect(header.alg).toBe(alg);
 
-    const response = await fetch(`${api.url}/api/profile`, {
-      headers: { authorization: `Bearer ${user.jwt}` },
-    });
+    const response = await api.http.get('/api/profile', { token: user.jwt });
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
+    expect(response.body).toEqual({
       id: user.id,
       email: user.email,
       name: `Ada ${alg}`,

@@ -1,14 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
-import {
-  AUTH_TEST_ENV,
-  expectAccepted,
-  expectRefused,
-  tokenSecrets,
-} from './support/auth-assertions';
+import { expectAccepted, expectRefused, NOT_A_JWT, tokenSecrets } from './support/auth-assertions';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
 import { freePort } from './support/free-port';
 import { compact, decodeSegment, hmac, segment, signInput } from './support/jws';
-import { getProfile, rawRequest, withAuthorization } from './support/raw-http';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -16,11 +10,8 @@ import { startTestApp, TestApp } from './support/test-app';
  * answered with the exact status, challenge, problem body and a single warn log line.
  */
 
-const NOT_A_JWT = 'not a JWT; send the JWT from GET /api/auth/token';
-
 function appEnv(issuer: BetterAuthIssuer, extra: Record<string, string> = {}) {
   return {
-    ...AUTH_TEST_ENV,
     BETTER_AUTH_URL: issuer.url,
     JWT_ALGORITHMS: 'EdDSA',
     JWT_CLOCK_TOLERANCE_SECONDS: '5',
@@ -47,12 +38,12 @@ describe('authentication refusals', () => {
   });
 
   const refuse = async (token: string, reason: string) => {
-    const response = await getProfile(api.url, token);
+    const response = await api.http.get('/api/profile', { token });
     expectRefused(api, response, { reason, secrets: tokenSecrets(token) });
   };
 
   it('accepts the real Better Auth JWT (baseline)', async () => {
-    expectAccepted(await getProfile(api.url, user.jwt), user.id);
+    expectAccepted(await api.http.get('/api/profile', { token: user.jwt }), user.id);
   });
 
   it('refuses an expired token', async () => {
@@ -125,33 +116,33 @@ describe('authentication refusals', () => {
   });
 
   it("refuses Better Auth's opaque session token and says to send the JWT from /api/auth/token", async () => {
-    const response = await getProfile(api.url, user.sessionToken);
+    const response = await api.http.get('/api/profile', { token: user.sessionToken });
     const body = expectRefused(api, response, { reason: NOT_A_JWT, secrets: [user.sessionToken] });
-    expect(response.headers['www-authenticate']).toContain('/api/auth/token');
+    expect(response.headers.get('www-authenticate')).toContain('/api/auth/token');
     expect(body.detail).toContain('/api/auth/token');
   });
 
   it('refuses the signed session cookie value sent as a bearer token, with the same hint', async () => {
     const cookieValue = user.cookie.split('=')[1];
-    const response = await getProfile(api.url, cookieValue);
+    const response = await api.http.get('/api/profile', { token: cookieValue });
     expectRefused(api, response, { reason: NOT_A_JWT, secrets: [cookieValue] });
   });
 
   it('answers a request without a token with the plain challenge', async () => {
-    expectRefused(api, await withAuthorization(api.url, '/api/profile', undefined), {});
+    expectRefused(api, await api.http.get('/api/profile'), {});
   });
 
   it('reads the token from nowhere but the Authorization header', async () => {
     const token = await issuer.signRaw({}, issuer.claimsFor(user.id));
-    const inCookie = await rawRequest(api.url, '/api/profile', {
-      headers: [['Cookie', `${user.cookie}; access_token=${token}`]],
+    const inCookie = await api.http.get('/api/profile', {
+      headers: { Cookie: `${user.cookie}; access_token=${token}` },
     });
     expectRefused(api, inCookie, { secrets: tokenSecrets(token) });
   });
 
   it('refuses a token in the query string and never writes it to the logs', async () => {
     const token = await issuer.signRaw({}, issuer.claimsFor(user.id));
-    const inQuery = await rawRequest(api.url, `/api/profile?access_token=${token}`);
+    const inQuery = await api.http.get(`/api/profile?access_token=${token}`);
     expectRefused(api, inQuery, { secrets: tokenSecrets(token) });
   });
 
@@ -168,12 +159,12 @@ describe('authentication refusals', () => {
     ['Bearer TOKEN,Bearer TOKEN', 'authorization header must be Bearer <token>'],
   ])('refuses the Authorization header %j', async (template, reason) => {
     const value = template.replaceAll('TOKEN', user.jwt);
-    const response = await withAuthorization(api.url, '/api/profile', value);
+    const response = await api.http.get('/api/profile', { authorization: value });
     expectRefused(api, response, { reason, secrets: tokenSecrets(user.jwt) });
   });
 
   it('refuses two Authorization headers, even when both hold the valid token', async () => {
-    const response = await rawRequest(api.url, '/api/profile', {
+    const response = await api.http.get('/api/profile', {
       headers: [
         ['Authorization', `Bearer ${user.jwt}`],
         ['Authorization', `Bearer ${user.jwt}`],
@@ -183,7 +174,7 @@ describe('authentication refusals', () => {
       reason: 'multiple authorization headers',
       secrets: tokenSecrets(user.jwt),
     });
-    const mixed = await rawRequest(api.url, '/api/profile', {
+    const mixed = await api.http.get('/api/profile', {
       headers: [
         ['Authorization', `Bearer ${user.jwt}`],
         ['authorization', 'Basic dXNlcjpwYXNzd29yZA=='],
@@ -198,11 +189,9 @@ describe('authentication refusals', () => {
   it.each(['bearer TOKEN', 'BEARER TOKEN', 'bEaReR TOKEN', 'Bearer     TOKEN', 'Bearer TOKEN   '])(
     'accepts the Authorization header %j (scheme case-insensitive, one or more spaces)',
     async (template) => {
-      const response = await withAuthorization(
-        api.url,
-        '/api/profile',
-        template.replaceAll('TOKEN', user.jwt),
-      );
+      const response = await api.http.get('/api/profile', {
+        authorization: template.replaceAll('TOKEN', user.jwt),
+      });
       expectAccepted(response, user.id);
     },
   );
@@ -230,7 +219,7 @@ describe('key rotation', () => {
 
   it('accepts a new kid without a restart and keeps accepting tokens of the old key', async () => {
     const before = await issuer.createUser();
-    expectAccepted(await getProfile(api.url, before.jwt), before.id);
+    expectAccepted(await api.http.get('/api/profile', { token: before.jwt }), before.id);
     // Signed with the old key now, first shown to the app after the rotation.
     const unseenOldKeyToken = await issuer.signRaw({}, issuer.claimsFor(before.id));
     const oldKid = decodeSegment(before.jwt.split('.')[0]).kid;
@@ -241,10 +230,10 @@ describe('key rotation', () => {
     const newKid = decodeSegment(after.jwt.split('.')[0]).kid;
     expect(newKid).not.toBe(oldKid);
 
-    expectAccepted(await getProfile(api.url, after.jwt), after.id);
+    expectAccepted(await api.http.get('/api/profile', { token: after.jwt }), after.id);
     expect(jwksFetches).toBe(fetchesBefore + 1);
-    expectAccepted(await getProfile(api.url, before.jwt), before.id);
-    expectAccepted(await getProfile(api.url, unseenOldKeyToken), before.id);
+    expectAccepted(await api.http.get('/api/profile', { token: before.jwt }), before.id);
+    expectAccepted(await api.http.get('/api/profile', { token: unseenOldKeyToken }), before.id);
     expect(jwksFetches).toBe(fetchesBefore + 1);
   });
 });
@@ -275,21 +264,21 @@ describe('when the JWKS cannot be fetched', () => {
     const cachedKeyToken = await issuer.signRaw({}, issuer.claimsFor(user.id));
     await issuer.close();
 
-    expectAccepted(await getProfile(api.url, cachedKeyToken), user.id);
+    expectAccepted(await api.http.get('/api/profile', { token: cachedKeyToken }), user.id);
 
     await issuer.rotateKey();
     const newKeyToken = await issuer.signRaw({}, issuer.claimsFor(user.id));
-    const response = await getProfile(api.url, newKeyToken);
+    const response = await api.http.get('/api/profile', { token: newKeyToken });
     expectRefused(api, response, { status: 503, secrets: tokenSecrets(newKeyToken) });
 
     // Requests that fail before any key is needed are still 401s, not 503s.
-    expectRefused(api, await withAuthorization(api.url, '/api/profile', undefined), {});
+    expectRefused(api, await api.http.get('/api/profile'), {});
     const none = compact({ alg: 'none' }, issuer.claimsFor(user.id));
-    expectRefused(api, await getProfile(api.url, none), {
+    expectRefused(api, await api.http.get('/api/profile', { token: none }), {
       reason: 'algorithm not allowed',
       secrets: tokenSecrets(none),
     });
-    expectAccepted(await getProfile(api.url, cachedKeyToken), user.id);
+    expectAccepted(await api.http.get('/api/profile', { token: cachedKeyToken }), user.id);
   });
 
   it('answers 503 + Retry-After when no key could ever be loaded', async () => {
@@ -302,7 +291,7 @@ describe('when the JWKS cannot be fetched', () => {
       ...appEnv(other, { JWKS_TIMEOUT_MS: '1000' }),
       JWKS_URL: `http://127.0.0.1:${deadPort}/api/auth/jwks`,
     });
-    expectRefused(api, await getProfile(api.url, token), {
+    expectRefused(api, await api.http.get('/api/profile', { token }), {
       status: 503,
       secrets: tokenSecrets(token),
     });

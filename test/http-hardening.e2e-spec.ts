@@ -1,7 +1,9 @@
-import { Socket, connect } from 'node:net';
 import { DataSource } from 'typeorm';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
+import { HttpClient, openConnection, rawExchange, Reply } from './support/http';
+import { expectProblem } from './support/problem';
 import { startTestApp, TestApp } from './support/test-app';
+import { testDatabaseUrl } from './support/test-env';
 
 /**
  * The HTTP edge (SPEC §5, §6): security headers, CORS, body/header/time limits, and input that
@@ -11,23 +13,12 @@ import { startTestApp, TestApp } from './support/test-app';
 const ALLOWED_ORIGIN = 'https://app.example.com';
 const REQUEST_TIMEOUT_MS = 1000;
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  text: string;
-}
-
-interface Sent {
-  method?: string;
-  headers?: Record<string, string>;
-  body?: string | Buffer;
-  token?: string;
-}
-
 describe('HTTP hardening', () => {
   let issuer: BetterAuthIssuer;
   let user: IssuedUser;
   let api: TestApp;
+  /** The app as the signed-in test user. */
+  let authed: HttpClient;
   let db: DataSource;
 
   beforeAll(async () => {
@@ -37,10 +28,9 @@ describe('HTTP hardening', () => {
       BETTER_AUTH_URL: issuer.url,
       CORS_ORIGINS: `${ALLOWED_ORIGIN},http://localhost:3000`,
       HTTP_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
-      THROTTLE_ANONYMOUS_LIMIT: '1000000',
-      THROTTLE_USER_LIMIT: '1000000',
     });
-    db = new DataSource({ type: 'postgres', url: process.env.TEST_DATABASE_URL });
+    authed = api.http.as(user.jwt);
+    db = new DataSource({ type: 'postgres', url: testDatabaseUrl() });
     await db.initialize();
   });
 
@@ -49,32 +39,6 @@ describe('HTTP hardening', () => {
     await api?.close();
     await issuer?.close();
   });
-
-  async function send(path: string, options: Sent = {}): Promise<Reply> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    const response = await fetch(`${api.url}${path}`, {
-      method: options.method ?? 'GET',
-      headers,
-      body: options.body,
-    });
-    return { status: response.status, headers: response.headers, text: await response.text() };
-  }
-
-  const authed = (path: string, options: Sent = {}) => send(path, { token: user.jwt, ...options });
-
-  const postJson = (path: string, body: string, method = 'POST') =>
-    authed(path, { method, body, headers: { 'content-type': 'application/json' } });
-
-  function expectProblem(reply: Reply, status: number): Record<string, unknown> {
-    expect({ status: reply.status, type: reply.headers.get('content-type') }).toEqual({
-      status,
-      type: expect.stringMatching(/^application\/problem\+json/),
-    });
-    const body = JSON.parse(reply.text) as Record<string, unknown>;
-    expect(body).toMatchObject({ type: 'about:blank', status, detail: expect.any(String) });
-    return body;
-  }
 
   describe('security headers (@fastify/helmet)', () => {
     const expectSecurityHeaders = (reply: Reply) => {
@@ -113,13 +77,13 @@ describe('HTTP hardening', () => {
       ['the OpenAPI document', '/docs/json', 200],
       ['Swagger UI', '/docs', 200],
     ])('are on %s', async (_, path, status) => {
-      const reply = await send(path);
+      const reply = await api.http.get(path);
       expect(reply.status).toBe(status);
       expectSecurityHeaders(reply);
     });
 
     it('are on an authenticated API response', async () => {
-      const reply = await authed('/api/todos');
+      const reply = await authed.get('/api/todos');
       expect(reply.status).toBe(200);
       expectSecurityHeaders(reply);
     });
@@ -129,7 +93,7 @@ describe('HTTP hardening', () => {
     it.each(['/docs', '/docs/'])(
       'serves HTML at %s whose scripts and styles all load from this origin, with no inline script',
       async (path) => {
-        const page = await send(path);
+        const page = await api.http.get(path);
         expect(page.status).toBe(200);
         expect(page.headers.get('content-type')).toMatch(/^text\/html/);
         const scripts = [...page.text.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
@@ -149,7 +113,7 @@ describe('HTTP hardening', () => {
           const url = new URL(asset, `${api.url}${path}`);
           // Same origin, or the CSP ('self') would block it.
           expect(url.origin).toBe(new URL(api.url).origin);
-          const reply = await send(url.pathname);
+          const reply = await api.http.get(url.pathname);
           expect({ asset, status: reply.status }).toEqual({ asset, status: 200 });
           expect(reply.headers.get('content-type')).toMatch(/javascript|css/);
           expect(reply.text.length).toBeGreaterThan(100);
@@ -158,7 +122,7 @@ describe('HTTP hardening', () => {
     );
 
     it('points the UI at the OpenAPI document it serves', async () => {
-      const init = await send('/docs/swagger-ui-init.js');
+      const init = await api.http.get('/docs/swagger-ui-init.js');
       expect(init.status).toBe(200);
       expect(init.text).toContain('"openapi"');
     });
@@ -169,7 +133,7 @@ describe('HTTP hardening', () => {
       [...reply.headers.keys()].filter((name) => name.startsWith('access-control-'));
 
     it('answers a simple request from an allowed origin with that origin and credentials', async () => {
-      const reply = await authed('/api/todos', { headers: { origin: ALLOWED_ORIGIN } });
+      const reply = await authed.get('/api/todos', { headers: { origin: ALLOWED_ORIGIN } });
       expect(reply.status).toBe(200);
       expect(reply.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
       expect(reply.headers.get('access-control-allow-credentials')).toBe('true');
@@ -182,7 +146,7 @@ describe('HTTP hardening', () => {
     });
 
     it('puts the CORS headers on errors too, so the frontend can read a 401', async () => {
-      const reply = await send('/api/profile', { headers: { origin: ALLOWED_ORIGIN } });
+      const reply = await api.http.get('/api/profile', { headers: { origin: ALLOWED_ORIGIN } });
       expect(reply.status).toBe(401);
       expect(reply.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
       expect(reply.headers.get('access-control-allow-credentials')).toBe('true');
@@ -191,14 +155,17 @@ describe('HTTP hardening', () => {
     it.each(['PATCH', 'DELETE', 'POST', 'GET'])(
       'allows a preflight for %s with Authorization, If-Match and Content-Type',
       async (method) => {
-        const reply = await send('/api/todos/0b9f4a53-2f6c-4c55-9a43-7d3e5f7c1a20', {
-          method: 'OPTIONS',
-          headers: {
-            origin: ALLOWED_ORIGIN,
-            'access-control-request-method': method,
-            'access-control-request-headers': 'authorization, if-match, content-type',
+        const reply = await api.http.request(
+          'OPTIONS',
+          '/api/todos/0b9f4a53-2f6c-4c55-9a43-7d3e5f7c1a20',
+          {
+            headers: {
+              origin: ALLOWED_ORIGIN,
+              'access-control-request-method': method,
+              'access-control-request-headers': 'authorization, if-match, content-type',
+            },
           },
-        });
+        );
         expect(reply.status).toBe(204);
         expect(reply.headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
         expect(reply.headers.get('access-control-allow-credentials')).toBe('true');
@@ -219,12 +186,11 @@ describe('HTTP hardening', () => {
       'http://localhost:3001',
       'null',
     ])('gives a disallowed origin (%s) no CORS headers at all', async (origin) => {
-      const simple = await authed('/api/todos', { headers: { origin } });
+      const simple = await authed.get('/api/todos', { headers: { origin } });
       expect(simple.status).toBe(200);
       expect(corsHeaders(simple)).toEqual([]);
 
-      const preflight = await send('/api/todos', {
-        method: 'OPTIONS',
+      const preflight = await api.http.request('OPTIONS', '/api/todos', {
         headers: {
           origin,
           'access-control-request-method': 'DELETE',
@@ -236,7 +202,7 @@ describe('HTTP hardening', () => {
     });
 
     it('adds no CORS headers to a request without Origin (not a browser cross-origin call)', async () => {
-      const reply = await authed('/api/todos');
+      const reply = await authed.get('/api/todos');
       expect(reply.headers.get('access-control-allow-origin')).toBeNull();
     });
   });
@@ -244,34 +210,27 @@ describe('HTTP hardening', () => {
   describe('body limits and content types', () => {
     it('refuses a JSON body over 64 KiB with 413 problem+json', async () => {
       const body = JSON.stringify({ title: 'big', description: 'x'.repeat(64 * 1024) });
-      const reply = await postJson('/api/todos', body);
-      expect(expectProblem(reply, 413).detail).toBe('The request body exceeds the 64 KiB limit.');
+      const reply = await authed.request('POST', '/api/todos', { jsonText: body });
+      expect(expectProblem(reply, { status: 413 }).detail).toBe(
+        'The request body exceeds the 64 KiB limit.',
+      );
     });
 
     it('refuses an oversized chunked body (no Content-Length) with 413', async () => {
-      const chunks = [JSON.stringify({ title: 'big', description: 'x'.repeat(70 * 1024) })];
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
-          controller.close();
-        },
+      const body = JSON.stringify({ title: 'big', description: 'x'.repeat(70 * 1024) });
+      const response = await authed.request('POST', '/api/todos', {
+        jsonText: body,
+        chunked: true,
       });
-      const response = await fetch(`${api.url}/api/todos`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${user.jwt}`, 'content-type': 'application/json' },
-        body: stream,
-        duplex: 'half',
-      });
-      expect(response.status).toBe(413);
-      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expectProblem(response, { status: 413 });
     });
 
     it('judges a body just under 64 KiB on its content (400), not its size', async () => {
       const padding = 64 * 1024 - JSON.stringify({ title: 't', description: '' }).length;
       const body = JSON.stringify({ title: 't', description: 'x'.repeat(padding) });
       expect(Buffer.byteLength(body)).toBe(64 * 1024);
-      const reply = await postJson('/api/todos', body);
-      const problem = expectProblem(reply, 400);
+      const reply = await authed.request('POST', '/api/todos', { jsonText: body });
+      const problem = expectProblem(reply, { status: 400 });
       expect(problem.errors).toEqual([{ field: 'description', message: expect.any(String) }]);
     });
 
@@ -284,18 +243,18 @@ describe('HTTP hardening', () => {
       'application/jsonx',
       'application/problem+json',
     ])('refuses Content-Type %s with 415 problem+json', async (contentType) => {
-      const reply = await authed('/api/todos', {
-        method: 'POST',
+      const reply = await authed.request('POST', '/api/todos', {
         body: '{"title":"x"}',
         headers: { 'content-type': contentType },
       });
-      expect(expectProblem(reply, 415).detail).toBe(
+      expect(expectProblem(reply, { status: 415 }).detail).toBe(
         'Unsupported Content-Type: send application/json.',
       );
     });
 
     it('refuses a body without Content-Type with 415', async () => {
       const reply = await rawExchange(
+        api.url,
         `POST /api/todos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.jwt}\r\n` +
           'Content-Length: 13\r\nConnection: close\r\n\r\n{"title":"x"}',
       );
@@ -304,19 +263,19 @@ describe('HTTP hardening', () => {
     });
 
     it('refuses a PATCH body that is not JSON with 415', async () => {
-      const created = await postJson('/api/todos', '{"title":"patch me"}');
+      const created = await authed.request('POST', '/api/todos', {
+        jsonText: '{"title":"patch me"}',
+      });
       const { id } = JSON.parse(created.text) as { id: string };
-      const reply = await authed(`/api/todos/${id}`, {
-        method: 'PATCH',
+      const reply = await authed.request('PATCH', `/api/todos/${id}`, {
         body: 'title=x',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
       });
-      expectProblem(reply, 415);
+      expectProblem(reply, { status: 415 });
     });
 
     it('accepts application/json with a charset parameter', async () => {
-      const reply = await authed('/api/todos', {
-        method: 'POST',
+      const reply = await authed.request('POST', '/api/todos', {
         body: '{"title":"charset"}',
         headers: { 'content-type': 'application/json; charset=utf-8' },
       });
@@ -327,6 +286,7 @@ describe('HTTP hardening', () => {
   describe('header and time limits', () => {
     it("answers a header section over Node's limit with 431 problem+json, never 500", async () => {
       const response = await rawExchange(
+        api.url,
         `GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
       );
       expect(response.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
@@ -340,19 +300,21 @@ describe('HTTP hardening', () => {
     it('answers many small headers adding up past the limit with 431', async () => {
       const headers = Array.from({ length: 400 }, (_, i) => `X-H${i}: ${'b'.repeat(50)}\r\n`);
       const response = await rawExchange(
+        api.url,
         `GET /api/health HTTP/1.1\r\nHost: x\r\n${headers.join('')}\r\n`,
       );
       expect(response.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
     });
 
     it('answers malformed HTTP with 400 problem+json', async () => {
-      const response = await rawExchange('GET /api/health HTTP/1.1\r\nHost x\r\n\r\n');
+      const response = await rawExchange(api.url, 'GET /api/health HTTP/1.1\r\nHost x\r\n\r\n');
       expect(response.split('\r\n')[0]).toBe('HTTP/1.1 400 Bad Request');
       expect(response).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/i);
     });
 
     it('answers an oversized Authorization header with 431 too', async () => {
       const response = await rawExchange(
+        api.url,
         `GET /api/profile HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${'a'.repeat(17_000)}\r\n\r\n`,
       );
       expect(response.split('\r\n')[0]).toBe('HTTP/1.1 431 Request Header Fields Too Large');
@@ -390,8 +352,8 @@ describe('HTTP hardening', () => {
     it.each(['0', '-1', '101', 'abc', '1.5', '', '1e2', '0x10', ' 5', '10abc', '99999999999'])(
       'refuses limit=%j with 400 naming limit',
       async (value) => {
-        const reply = await authed(`/api/todos?limit=${encodeURIComponent(value)}`);
-        const problem = expectProblem(reply, 400);
+        const reply = await authed.get(`/api/todos?limit=${encodeURIComponent(value)}`);
+        const problem = expectProblem(reply, { status: 400 });
         expect(problem.errors).toEqual([{ field: 'limit', message: expect.any(String) }]);
       },
     );
@@ -399,7 +361,7 @@ describe('HTTP hardening', () => {
     it.each(['__proto__=1', '__proto__=a&__proto__=b', 'constructor=1', 'toString=x', 'offset=5'])(
       'refuses the unknown query parameter in %s with 400 naming it',
       async (query) => {
-        const problem = expectProblem(await authed(`/api/todos?${query}`), 400);
+        const problem = expectProblem(await authed.get(`/api/todos?${query}`), { status: 400 });
         expect(problem.errors).toEqual([
           { field: query.split('=')[0], message: expect.stringMatching(/should not exist/) },
         ]);
@@ -407,12 +369,14 @@ describe('HTTP hardening', () => {
     );
 
     it('refuses a repeated limit (limit=1&limit=2) with 400 naming limit', async () => {
-      const problem = expectProblem(await authed('/api/todos?limit=1&limit=2'), 400);
+      const problem = expectProblem(await authed.get('/api/todos?limit=1&limit=2'), {
+        status: 400,
+      });
       expect(problem.errors).toEqual([{ field: 'limit', message: expect.any(String) }]);
     });
 
     it.each(['1', '100', '020'])('accepts limit=%s', async (value) => {
-      const reply = await authed(`/api/todos?limit=${value}`);
+      const reply = await authed.get(`/api/todos?limit=${value}`);
       expect(reply.status).toBe(200);
       expect(JSON.parse(reply.text)).toMatchObject({ todos: expect.any(Array) });
     });
@@ -431,7 +395,9 @@ describe('HTTP hardening', () => {
       const units = [...unit].length;
       const title = unit.repeat(Math.floor(200 / units)) + 'x'.repeat(200 % units);
       expect([...title]).toHaveLength(200);
-      const reply = await postJson('/api/todos', JSON.stringify({ title }));
+      const reply = await authed.request('POST', '/api/todos', {
+        jsonText: JSON.stringify({ title }),
+      });
       expect(reply.status).toBe(201);
       const { id, title: stored } = JSON.parse(reply.text) as { id: string; title: string };
       expect(stored).toBe(title);
@@ -446,29 +412,32 @@ describe('HTTP hardening', () => {
       const units = [...unit].length;
       const title = unit.repeat(Math.floor(201 / units)) + 'x'.repeat(201 % units);
       expect([...title]).toHaveLength(201);
-      const problem = expectProblem(await postJson('/api/todos', JSON.stringify({ title })), 400);
+      const problem = expectProblem(
+        await authed.request('POST', '/api/todos', { jsonText: JSON.stringify({ title }) }),
+        { status: 400 },
+      );
       expect(problem.errors).toEqual([{ field: 'title', message: expect.any(String) }]);
     });
 
     it('refuses 201 code points on PATCH too', async () => {
-      const created = await postJson('/api/todos', '{"title":"short"}');
+      const created = await authed.request('POST', '/api/todos', { jsonText: '{"title":"short"}' });
       const { id } = JSON.parse(created.text) as { id: string };
       const title = '😀'.repeat(201);
-      const reply = await postJson(`/api/todos/${id}`, JSON.stringify({ title }), 'PATCH');
-      expectProblem(reply, 400);
+      const reply = await authed.request('PATCH', `/api/todos/${id}`, {
+        jsonText: JSON.stringify({ title }),
+      });
+      expectProblem(reply, { status: 400 });
     });
 
     it('counts the description the same way (2000 emoji pass, 2001 do not)', async () => {
-      const ok = await postJson(
-        '/api/todos',
-        JSON.stringify({ title: 'd', description: '😀'.repeat(2000) }),
-      );
+      const ok = await authed.request('POST', '/api/todos', {
+        jsonText: JSON.stringify({ title: 'd', description: '😀'.repeat(2000) }),
+      });
       expect(ok.status).toBe(201);
-      const tooLong = await postJson(
-        '/api/todos',
-        JSON.stringify({ title: 'd', description: '😀'.repeat(2001) }),
-      );
-      expectProblem(tooLong, 400);
+      const tooLong = await authed.request('POST', '/api/todos', {
+        jsonText: JSON.stringify({ title: 'd', description: '😀'.repeat(2001) }),
+      });
+      expectProblem(tooLong, { status: 400 });
     });
 
     it.each([
@@ -476,7 +445,10 @@ describe('HTTP hardening', () => {
       ['a NUL character', '"a\\u0000b"'],
       ['only spaces (empty once trimmed)', '"   "'],
     ])('refuses a title with %s with 400, not 500', async (_, encoded) => {
-      const problem = expectProblem(await postJson('/api/todos', `{"title":${encoded}}`), 400);
+      const problem = expectProblem(
+        await authed.request('POST', '/api/todos', { jsonText: `{"title":${encoded}}` }),
+        { status: 400 },
+      );
       expect(problem.errors).toEqual([{ field: 'title', message: expect.any(String) }]);
     });
   });
@@ -510,17 +482,24 @@ describe('HTTP hardening', () => {
 
     it.each(bodies)('POST with %s → 400 problem+json', async (_, body) => {
       expect(Buffer.byteLength(body)).toBeLessThanOrEqual(64 * 1024);
-      expectProblem(await postJson('/api/todos', body), 400);
+      expectProblem(await authed.request('POST', '/api/todos', { jsonText: body }), {
+        status: 400,
+      });
     });
 
     it('names the nesting limit when refusing a deep body', async () => {
-      const problem = expectProblem(await postJson('/api/todos', deepArray), 400);
+      const problem = expectProblem(
+        await authed.request('POST', '/api/todos', { jsonText: deepArray }),
+        { status: 400 },
+      );
       expect(problem.detail).toBe('The JSON body nests deeper than 32 levels.');
     });
 
     it('still accepts brackets inside strings', async () => {
       const title = '[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{"\\';
-      const reply = await postJson('/api/todos', JSON.stringify({ title }));
+      const reply = await authed.request('POST', '/api/todos', {
+        jsonText: JSON.stringify({ title }),
+      });
       expect(reply.status).toBe(201);
       expect((JSON.parse(reply.text) as { title: string }).title).toBe(title);
     });
@@ -528,30 +507,16 @@ describe('HTTP hardening', () => {
     it.each(bodies.filter(([name]) => name !== 'an empty object'))(
       'PATCH with %s → 400 problem+json',
       async (_, body) => {
-        const created = await postJson('/api/todos', '{"title":"target"}');
+        const created = await authed.request('POST', '/api/todos', {
+          jsonText: '{"title":"target"}',
+        });
         const { id } = JSON.parse(created.text) as { id: string };
-        expectProblem(await postJson(`/api/todos/${id}`, body, 'PATCH'), 400);
+        expectProblem(await authed.request('PATCH', `/api/todos/${id}`, { jsonText: body }), {
+          status: 400,
+        });
       },
     );
   });
-
-  /** Writes bytes on a fresh socket and returns everything the server sends until it closes. */
-  function rawExchange(payload: string): Promise<string> {
-    const { hostname, port } = new URL(api.url);
-    return new Promise((resolve, reject) => {
-      const socket = connect(Number(port), hostname);
-      let received = '';
-      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-      socket.on('error', (error: NodeJS.ErrnoException) => {
-        // The server may reset after answering an oversized request; the answer still counts.
-        if (received) resolve(received);
-        else reject(error);
-      });
-      socket.on('close', () => resolve(received));
-      socket.write(payload);
-      socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
-    });
-  }
 
   /** A client that sends `head`, then a byte or so every 100 ms, until the server hangs up. */
   function slowClient(
@@ -559,28 +524,18 @@ describe('HTTP hardening', () => {
     next: () => string,
     { trickle = true } = {},
   ): Promise<{ response: string; closedAfterMs: number }> {
-    const { hostname, port } = new URL(api.url);
-    return new Promise((resolve, reject) => {
-      const startedAt = Date.now();
-      const socket: Socket = connect(Number(port), hostname);
-      let received = '';
-      const timer = setInterval(() => {
-        if (trickle && socket.writable) socket.write(next());
-      }, 100);
-      const giveUp = setTimeout(
-        () => socket.destroy(new Error('the server never hung up')),
-        15_000,
-      );
-      socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-      socket.on('error', (error) => {
-        if (error.message.startsWith('the server never')) reject(error);
-      });
-      socket.on('close', () => {
-        clearInterval(timer);
-        clearTimeout(giveUp);
-        resolve({ response: received, closedAfterMs: Date.now() - startedAt });
-      });
-      if (head) socket.write(head);
+    const startedAt = Date.now();
+    const { socket, closed } = openConnection(api.url);
+    const timer = setInterval(() => {
+      if (trickle && socket.writable) socket.write(next());
+    }, 100);
+    const giveUp = setTimeout(() => socket.destroy(new Error('the server never hung up')), 15_000);
+    if (head) socket.write(head);
+    return closed.then(({ received, error }) => {
+      clearInterval(timer);
+      clearTimeout(giveUp);
+      if (error?.startsWith('the server never')) throw new Error(error);
+      return { response: received, closedAfterMs: Date.now() - startedAt };
     });
   }
 });

@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import {
-  AUTH_TEST_ENV,
-  expectAccepted,
-  expectRefused,
-  tokenSecrets,
-} from './support/auth-assertions';
+import { expectAccepted, expectRefused, tokenSecrets } from './support/auth-assertions';
 import { claims, JwksBehaviour, JwksServer, TestSigningKey } from './support/jwks-server';
-import { getProfile, RawResponse } from './support/raw-http';
+import { Reply } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -23,7 +18,6 @@ const NOT_FOUND = 'signing key not found in the JWKS';
 
 function env(server: JwksServer, extra: Record<string, string>): Record<string, string> {
   return {
-    ...AUTH_TEST_ENV,
     BETTER_AUTH_URL: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
     JWKS_URL: server.url,
@@ -43,11 +37,14 @@ function subOf(token: string): string {
 }
 
 async function expectOk(api: TestApp, token: string) {
-  expectAccepted(await getProfile(api.url, token), subOf(token));
+  expectAccepted(await api.http.get('/api/profile', { token }), subOf(token));
 }
 
 async function expectNotFound(api: TestApp, token: string, reason = NOT_FOUND) {
-  expectRefused(api, await getProfile(api.url, token), { reason, secrets: tokenSecrets(token) });
+  expectRefused(api, await api.http.get('/api/profile', { token }), {
+    reason,
+    secrets: tokenSecrets(token),
+  });
 }
 
 async function sleep(ms: number) {
@@ -153,16 +150,16 @@ describe('JWKS fetch failures', () => {
       server.setKeys([k1.jwk(), k2.jwk()]);
       server.behave(behaviour());
       server.resetCounters();
-      const logsBefore = app.logs.length;
+      const logsBefore = app.logs.lines.length;
 
       const k2Token = freshToken(k2);
-      expectRefused(app, await getProfile(app.url, k2Token), {
+      expectRefused(app, await app.http.get('/api/profile', { token: k2Token }), {
         status: 503,
         secrets: tokenSecrets(k2Token),
       });
       expect(server.requests).toBe(1);
       expect(server.redirectTargetRequests).toBe(0);
-      const fetchWarnings = app.logs
+      const fetchWarnings = app.logs.lines
         .slice(logsBefore)
         .filter((line) => line.context === 'JwksKeyStore' && line.level === 'warn');
       expect(fetchWarnings.map((line) => line.msg)).toEqual([expect.stringContaining(logged)]);
@@ -179,7 +176,7 @@ describe('JWKS fetch failures', () => {
     server.behave({ kind: 'status', status: 503 });
     api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '1000' }));
     const token = freshToken(k1);
-    expectRefused(api, await getProfile(api.url, token), {
+    expectRefused(api, await api.http.get('/api/profile', { token }), {
       status: 503,
       secrets: tokenSecrets(token),
     });
@@ -246,10 +243,10 @@ describe('JWKS key set changes', () => {
     await sleep(1100);
 
     // The first request after the TTL starts a background refresh; poll until it has landed.
-    let response: RawResponse = await getProfile(api.url, k1Token);
+    let response: Reply = await api.http.get('/api/profile', { token: k1Token });
     for (let i = 0; i < 40 && response.status === 200; i++) {
       await sleep(100);
-      response = await getProfile(api.url, k1Token);
+      response = await api.http.get('/api/profile', { token: k1Token });
     }
     expectRefused(api, response, { reason: NOT_FOUND, secrets: tokenSecrets(k1Token) });
     expect(server.requests).toBeGreaterThanOrEqual(1);
@@ -324,13 +321,15 @@ describe('a flood of unknown kids', () => {
     const forged = Array.from({ length: count }, () =>
       freshToken(attacker, { kid: `random-${randomUUID()}` }),
     );
-    const floodResponses = Promise.all(forged.map((token) => getProfile(api.url, token)));
-    const validResponses: RawResponse[] = [];
+    const floodResponses = Promise.all(
+      forged.map((token) => api.http.get('/api/profile', { token })),
+    );
+    const validResponses: Reply[] = [];
     const validTokens: string[] = [];
     for (let i = 0; i < 10; i++) {
       const token = freshToken(user);
       validTokens.push(token);
-      validResponses.push(await getProfile(api.url, token));
+      validResponses.push(await api.http.get('/api/profile', { token }));
     }
     const responses = await floodResponses;
     return { elapsed: Date.now() - started, forged, responses, validTokens, validResponses };

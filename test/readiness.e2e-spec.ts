@@ -1,8 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BetterAuthIssuer } from './support/better-auth-issuer';
 import { freePort } from './support/free-port';
+import { expectProblem } from './support/problem';
 import { startTestApp, TestApp } from './support/test-app';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('GET /api/health/ready', () => {
   let api: TestApp | undefined;
@@ -17,10 +17,10 @@ describe('GET /api/health/ready', () => {
     issuer = await BetterAuthIssuer.start();
     api = await startTestApp({ BETTER_AUTH_URL: issuer.url });
 
-    const response = await fetch(`${api.url}/api/health/ready`);
+    const response = await api.http.get('/api/health/ready');
 
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
+    expect(response.body).toEqual({
       status: 'ok',
       checks: { database: 'up', jwks: 'up' },
     });
@@ -33,17 +33,18 @@ describe('GET /api/health/ready', () => {
       JWKS_COOLDOWN_SECONDS: '1',
     });
 
-    const before = await fetch(`${api.url}/api/health/ready`);
-    expect(before.status).toBe(503);
-    expect(before.headers.get('retry-after')).toBe('5');
-    expect(await before.json()).toMatchObject({ detail: 'Not ready: jwks unavailable.' });
+    expectProblem(await api.http.get('/api/health/ready'), {
+      status: 503,
+      retryAfter: '5',
+      detail: 'Not ready: jwks unavailable.',
+    });
 
     issuer = await BetterAuthIssuer.start({ port });
     // Only readiness probes from here on, as an orchestrator would send them.
     let status = 0;
     for (let attempt = 0; attempt < 40 && status !== 200; attempt++) {
       await sleep(250);
-      status = (await fetch(`${api.url}/api/health/ready`)).status;
+      status = (await api.http.get('/api/health/ready')).status;
     }
     expect(status).toBe(200);
   });

@@ -1,6 +1,9 @@
 import { createServer, Server, Socket } from 'node:net';
-import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
+import { BetterAuthIssuer } from './support/better-auth-issuer';
+import { HttpClient } from './support/http';
+import { expectProblem } from './support/problem';
 import { startTestApp, TestApp } from './support/test-app';
+import { testDatabaseUrl } from './support/test-env';
 
 /**
  * A loopback TCP proxy in front of the test PostgreSQL. Taking it down is what the app sees when
@@ -57,10 +60,11 @@ class DatabaseLink {
 let issuer: BetterAuthIssuer;
 let link: DatabaseLink;
 let api: TestApp;
-let user: IssuedUser;
+/** The app as the test user. */
+let http: HttpClient;
 
 beforeAll(async () => {
-  const database = new URL(process.env.TEST_DATABASE_URL!);
+  const database = new URL(testDatabaseUrl());
   link = await DatabaseLink.open({ host: database.hostname, port: Number(database.port) });
   database.hostname = '127.0.0.1';
   database.port = String(link.port);
@@ -68,9 +72,8 @@ beforeAll(async () => {
   api = await startTestApp({
     BETTER_AUTH_URL: issuer.url,
     DATABASE_URL: database.toString(),
-    THROTTLE_USER_LIMIT: '1000000',
   });
-  user = await issuer.createUser();
+  http = api.http.as((await issuer.createUser()).jwt);
 });
 
 afterAll(async () => {
@@ -79,34 +82,21 @@ afterAll(async () => {
   await link?.down();
 });
 
-async function call(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${api.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${user.jwt}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text };
-}
-
 /** Polls until the answer is `status` (the pool reconnects on demand, not instantly). */
-async function eventually(method: string, path: string, status: number) {
+async function eventually(path: string, status: number) {
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const response = await call(method, path);
+    const response = await http.get(path);
     if (response.status === status || Date.now() > deadline) return response;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 it('answers 503 with Retry-After while the database is down, and recovers by itself', async () => {
-  const created = await call('POST', '/api/todos', { title: 'survives the outage' });
+  const created = await http.post('/api/todos', { title: 'survives the outage' });
   expect(created.status).toBe(201);
-  const { id } = JSON.parse(created.text) as { id: string };
-  expect((await call('GET', '/api/health/ready')).status).toBe(200);
+  const { id } = created.body as { id: string };
+  expect((await http.get('/api/health/ready')).status).toBe(200);
 
   await link.down();
 
@@ -117,28 +107,27 @@ it('answers 503 with Retry-After while the database is down, and recovers by its
     ['PATCH', `/api/todos/${id}`, { completed: true }],
     ['DELETE', `/api/todos/${id}`, undefined],
   ] as const) {
-    const response = await call(method, path, body);
+    const response = await http.request(method, path, { json: body });
     expect({ method, path, status: response.status }).toEqual({ method, path, status: 503 });
-    expect(response.headers.get('retry-after')).toBe('5');
-    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-    expect(JSON.parse(response.text)).toMatchObject({
+    expectProblem(response, {
       status: 503,
+      retryAfter: '5',
       detail: 'The database is unavailable; retry shortly.',
     });
     expect(response.text).not.toMatch(/ECONNREFUSED|Connection terminated|127\.0\.0\.1/);
   }
-  const ready = await call('GET', '/api/health/ready');
+  const ready = await http.get('/api/health/ready');
   expect(ready.status).toBe(503);
   expect(ready.headers.get('retry-after')).toEqual(expect.any(String));
-  expect(api.logs.filter((line) => line.level === 'error')).toEqual([]);
+  expect(api.logs.failures()).toEqual([]);
 
   await link.up();
 
-  const back = await eventually('GET', `/api/todos/${id}`, 200);
+  const back = await eventually(`/api/todos/${id}`, 200);
   expect(back.status).toBe(200);
-  expect(JSON.parse(back.text)).toMatchObject({ id, title: 'survives the outage' });
-  const readyAgain = await eventually('GET', '/api/health/ready', 200);
-  expect(JSON.parse(readyAgain.text)).toEqual({
+  expect(back.body).toMatchObject({ id, title: 'survives the outage' });
+  const readyAgain = await eventually('/api/health/ready', 200);
+  expect(readyAgain.body).toEqual({
     status: 'ok',
     checks: { database: 'up', jwks: 'up' },
   });

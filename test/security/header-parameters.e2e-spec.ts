@@ -1,7 +1,8 @@
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { createServer, Server } from 'node:net';
 import { b64url, compact, segment, signInput } from '../support/jws';
-import { NOT_A_JWT, SecurityHarness } from '../support/security-harness';
+import { NOT_A_JWT } from '../support/auth-assertions';
+import { SecurityHarness } from '../support/security-harness';
 
 /**
  * RFC 8725 §3.10 (`kid`, `jku`, `x5u`, `jwk`, `x5c`), RFC 7515 §4.1.11 (`crit`), RFC 7797

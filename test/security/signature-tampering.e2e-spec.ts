@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { BetterAuthAlgorithm } from '../support/better-auth-issuer';
 import { b64url, decodeSegment, segment } from '../support/jws';
-import { NOT_A_JWT, SecurityHarness } from '../support/security-harness';
+import { NOT_A_JWT } from '../support/auth-assertions';
+import { SecurityHarness } from '../support/security-harness';
 
 /**
  * RFC 8725 §2.1 / OWASP "signature not verified" and "signature stripping": a genuine Better

@@ -1,17 +1,12 @@
-import { RawResponse } from './raw-http';
+import { Reply } from './http';
+import { expectProblem } from './problem';
 import { TestApp } from './test-app';
+
+/** The message the verifier gives for a bearer value that is not a JWT at all. */
+export const NOT_A_JWT = 'not a JWT; send the JWT from GET /api/auth/token';
 
 /** RFC 6750 challenge for a request without credentials. */
 export const BEARER_CHALLENGE = 'Bearer realm="api"';
-
-/**
- * Environment every auth test app gets on top of its own: rate limits out of the way, since these
- * suites send hundreds of refused requests from one address on purpose.
- */
-export const AUTH_TEST_ENV: Record<string, string> = {
-  THROTTLE_ANONYMOUS_LIMIT: '1000000',
-  THROTTLE_USER_LIMIT: '1000000',
-};
 
 export function invalidTokenChallenge(reason: string): string {
   return `${BEARER_CHALLENGE}, error="invalid_token", error_description="${reason}"`;
@@ -29,49 +24,32 @@ export interface ExpectedRefusal {
 }
 
 /**
- * Asserts the whole refusal contract (SPEC §4, §6): exact status, exact challenge (or
- * Retry-After for 503), an RFC 9457 body, exactly one warn log line for the request that carries
- * the request id and the reason, and no token material in any log line.
+ * Asserts the whole refusal contract: exact status, exact challenge (or Retry-After for 503), an
+ * RFC 9457 body, exactly one warn log line for the request that carries the request id and the
+ * reason, and no token material in any log line.
  */
-export function expectRefused(api: TestApp, response: RawResponse, expected: ExpectedRefusal) {
+export function expectRefused(api: TestApp, response: Reply, expected: ExpectedRefusal) {
   const status = expected.status ?? 401;
-  const requestId = response.headers['x-request-id'];
-  expect({
-    status: response.status,
-    wwwAuthenticate: response.headers['www-authenticate'],
-    retryAfter: response.headers['retry-after'],
-    contentType: response.headers['content-type'],
-  }).toEqual({
+  const body = expectProblem(response, {
     status,
     wwwAuthenticate:
       status === 503
-        ? undefined
+        ? null
         : expected.reason === undefined
           ? BEARER_CHALLENGE
           : invalidTokenChallenge(expected.reason),
-    retryAfter: status === 503 ? expect.stringMatching(/^[1-9]\d*$/) : undefined,
-    contentType: expect.stringMatching(/^application\/problem\+json/),
-  });
-  expect(typeof requestId).toBe('string');
-
-  const body = JSON.parse(response.body) as Record<string, unknown>;
-  expect(body).toMatchObject({
-    type: 'about:blank',
-    title: status === 503 ? 'Service Unavailable' : 'Unauthorized',
-    status,
-    detail: expect.any(String),
+    retryAfter: status === 503 ? expect.stringMatching(/^[1-9]\d*$/) : null,
     instance: expected.path ?? '/api/profile',
   });
 
-  const warnings = api.logs.filter((line) => line.requestId === requestId && line.level === 'warn');
+  const warnings = api.logs.forRequest(response, { level: 'warn' });
   expect(warnings).toHaveLength(1);
   expect(warnings[0]).toMatchObject({
     msg: 'authentication refused',
     reason: status === 503 ? 'signing keys unavailable' : (expected.reason ?? 'no bearer token'),
   });
-  const logs = api.rawLogs();
   for (const secret of expected.secrets ?? []) {
-    if (secret.length >= 16) expect(logs.includes(secret)).toBe(false);
+    if (secret.length >= 16) api.logs.expectNever(secret);
   }
   return body;
 }
@@ -85,8 +63,8 @@ export function tokenSecrets(token: string): string[] {
 }
 
 /** The request was let through as `sub`. */
-export function expectAccepted(response: RawResponse, sub: string): void {
-  const body = safeJson(response.body);
+export function expectAccepted(response: Reply, sub: string): void {
+  const body = safeJson(response.text);
   expect({ status: response.status, body }).toMatchObject({ status: 200, body: { id: sub } });
 }
 

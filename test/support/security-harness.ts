@@ -1,13 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { JWK } from 'jose';
-import { AUTH_TEST_ENV, expectAccepted, expectRefused, tokenSecrets } from './auth-assertions';
+import { expectAccepted, expectRefused, tokenSecrets } from './auth-assertions';
 import { BetterAuthAlgorithm, BetterAuthIssuer, IssuedUser } from './better-auth-issuer';
-import { getProfile, rawRequest, RawResponse } from './raw-http';
+import { Reply } from './http';
 import { startTestApp, TestApp } from './test-app';
-
-/** The message the verifier gives for a bearer value that is not a JWT at all. */
-export const NOT_A_JWT = 'not a JWT; send the JWT from GET /api/auth/token';
+import { testDatabaseUrl } from './test-env';
 
 /**
  * One real Better Auth issuer and one app trusting it, for the attacker-side suites. `refuse`
@@ -43,13 +41,12 @@ export class SecurityHarness {
     });
     const user = await issuer.createUser();
     const api = await startTestApp({
-      ...AUTH_TEST_ENV,
       BETTER_AUTH_URL: issuer.url,
       JWT_ALGORITHMS: issuer.alg,
       ...(typeof options.env === 'function' ? options.env(issuer) : options.env),
     });
     const jwk = (await issuer.jwks()).keys[0];
-    const db = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+    const db = new Client({ connectionString: testDatabaseUrl() });
     await db.connect();
     return new SecurityHarness(issuer, api, user, jwk.kid as string, jwk, db, counters);
   }
@@ -74,8 +71,8 @@ export class SecurityHarness {
     return this.issuer.signRaw(header, payload, {});
   }
 
-  profile(token: string): Promise<RawResponse> {
-    return getProfile(this.api.url, token);
+  profile(token: string): Promise<Reply> {
+    return this.api.http.get('/api/profile', { token });
   }
 
   async accept(token: string, sub = this.user.id): Promise<void> {
@@ -98,15 +95,8 @@ export class SecurityHarness {
     expect(await this.countTodosTitled(marker)).toBe(0);
   }
 
-  postTodo(token: string, title: string): Promise<RawResponse> {
-    return rawRequest(this.api.url, '/api/todos', {
-      method: 'POST',
-      headers: [
-        ['Authorization', `Bearer ${token}`],
-        ['Content-Type', 'application/json'],
-      ],
-      body: JSON.stringify({ title }),
-    });
+  postTodo(token: string, title: string): Promise<Reply> {
+    return this.api.http.post('/api/todos', { title }, { token });
   }
 
   async countTodosTitled(title: string): Promise<number> {
