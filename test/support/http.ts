@@ -82,9 +82,13 @@ export function request(
       lines.push('Content-Type', 'application/json');
     }
   }
+  const method = options.method ?? 'GET';
   if (body !== undefined) {
     if (options.chunked) lines.push('Transfer-Encoding', 'chunked');
     else lines.push('Content-Length', String(Buffer.byteLength(body)));
+  } else if (['POST', 'PUT', 'PATCH'].includes(method)) {
+    // As browsers and fetch do: node:http would otherwise send an empty chunked body.
+    lines.push('Content-Length', '0');
   }
   const startedAt = performance.now();
   return new Promise((resolve, reject) => {
@@ -93,7 +97,7 @@ export function request(
         host: url.hostname,
         port: url.port,
         path: `${url.pathname}${url.search}`,
-        method: options.method ?? 'GET',
+        method,
         headers: lines,
         agent: options.agent ?? false,
         localAddress:
