@@ -1,15 +1,16 @@
-import { ChildProcessByStdio, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
-import { connect, Socket } from 'node:net';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
+import { AppProcess } from './support/app-process';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
 import { freePort, portIsOpen } from './support/free-port';
+import { openConnection, request } from './support/http';
+import { testDatabaseUrl } from './support/test-env';
 
 /**
  * SPEC §8 "Shutdown on SIGTERM: stop taking requests, finish those in flight, close the pool,
@@ -23,109 +24,9 @@ import { freePort, portIsOpen } from './support/free-port';
 
 jest.setTimeout(120_000);
 
-const ROOT = resolve(__dirname, '..');
-const MAIN = join(ROOT, 'dist', 'src', 'main.js');
 const CONNECTIONS = 20;
 const REQUESTS = 200;
 const EXIT_LIMIT_MS = 15_000;
-
-interface LogLine {
-  level: string;
-  msg?: string;
-  time?: string;
-  requestId?: string;
-  statusCode?: number;
-  [key: string]: unknown;
-}
-
-interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** The built app in a child process, with its JSON log lines parsed. */
-class AppProcess {
-  readonly logs: LogLine[] = [];
-  readonly exited: Promise<ExitStatus>;
-  private output = '';
-
-  private constructor(
-    private readonly child: ChildProcessByStdio<null, Readable, Readable>,
-    readonly url: string,
-  ) {
-    let pending = '';
-    const collect = (chunk: Buffer) => {
-      this.output += chunk.toString();
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        try {
-          this.logs.push(JSON.parse(line) as LogLine);
-        } catch {
-          this.logs.push({ level: 'raw', msg: line });
-        }
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    this.exited = new Promise((resolvePromise) =>
-      child.on('close', (code, signal) => resolvePromise({ code, signal })),
-    );
-  }
-
-  static async start(env: Record<string, string>, startupLimitMs = 60_000): Promise<AppProcess> {
-    const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        LOG_LEVEL: 'info',
-        THROTTLE_ANONYMOUS_LIMIT: '1000000',
-        THROTTLE_USER_LIMIT: '1000000',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const app = new AppProcess(child, `http://127.0.0.1:${port}`);
-    const deadline = Date.now() + startupLimitMs;
-    while (!app.logs.some((line) => line.msg === 'Todo API listening')) {
-      const exited = await Promise.race([app.exited, sleep(50).then(() => undefined)]);
-      if (exited || Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`the app did not start (${JSON.stringify(exited)}):\n${app.output}`);
-      }
-    }
-    return app;
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  signal(name: NodeJS.Signals): void {
-    this.child.kill(name);
-  }
-
-  /** Waits for the exit; SIGKILLs and fails the test when it takes longer than the limit. */
-  async exit(limitMs = EXIT_LIMIT_MS): Promise<ExitStatus & { ms: number }> {
-    const startedAt = Date.now();
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), limitMs);
-    const status = await this.exited;
-    clearTimeout(timer);
-    return { ...status, ms: Date.now() - startedAt };
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
-  }
-
-  indexOfLog(predicate: (line: LogLine) => boolean): number {
-    return this.logs.findIndex(predicate);
-  }
-}
 
 interface Outcome {
   index: number;
@@ -139,10 +40,8 @@ interface Outcome {
   connectionHeader?: string;
 }
 
-const sleep = (ms: number) => new Promise((resolvePromise) => setTimeout(resolvePromise, ms));
-
 /** One request over the keep-alive agent; never rejects (the outcome records any error). */
-function send(
+async function recordOutcome(
   agent: Agent,
   baseUrl: string,
   token: string,
@@ -151,52 +50,31 @@ function send(
   runId: string,
 ): Promise<Outcome> {
   const title = method === 'POST' ? `shutdown ${runId} #${index}` : undefined;
-  const body = title === undefined ? undefined : JSON.stringify({ title });
   const outcome: Outcome = { index, method, title, startedAt: Date.now(), endedAt: 0 };
-  return new Promise((resolvePromise) => {
-    const url = new URL('/api/todos', baseUrl);
-    const req = httpRequest(
-      url,
-      {
-        method,
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          'x-request-id': `${runId}-${index}`,
-          ...(body === undefined
-            ? {}
-            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () =>
-          resolvePromise({
-            ...outcome,
-            endedAt: Date.now(),
-            status: res.statusCode,
-            body: text,
-            connectionHeader: res.headers.connection,
-          }),
-        );
-        res.on('error', (error: NodeJS.ErrnoException) =>
-          resolvePromise({ ...outcome, endedAt: Date.now(), error: error.code ?? error.message }),
-        );
-      },
-    );
-    req.on('error', (error: NodeJS.ErrnoException) =>
-      resolvePromise({ ...outcome, endedAt: Date.now(), error: error.code ?? error.message }),
-    );
-    req.end(body);
-  });
+  try {
+    const reply = await request(baseUrl, '/api/todos', {
+      method,
+      agent,
+      token,
+      headers: { 'x-request-id': `${runId}-${index}` },
+      json: title === undefined ? undefined : { title },
+    });
+    return {
+      ...outcome,
+      endedAt: Date.now(),
+      status: reply.status,
+      body: reply.text,
+      connectionHeader: reply.headers.get('connection') ?? undefined,
+    };
+  } catch (failure) {
+    const error = failure as NodeJS.ErrnoException;
+    return { ...outcome, endedAt: Date.now(), error: error.code ?? error.message };
+  }
 }
 
 /** A database of this suite's own on the test server, migrated like the shared one. */
 async function createIsolatedDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const serverUrl = process.env.TEST_DATABASE_URL;
-  if (!serverUrl) throw new Error('TEST_DATABASE_URL is not set: the e2e global setup did not run');
+  const serverUrl = testDatabaseUrl();
   const name = `todo_shutdown_${process.pid}_${Date.now()}`;
   const admin = new Client({ connectionString: serverUrl });
   await admin.connect();
@@ -248,19 +126,6 @@ async function waitForBlockedSessions(url: string, lockerPid: number, count: num
 }
 
 /** Sends raw bytes and collects the answer until the server closes the connection. */
-function rawConnection(baseUrl: string) {
-  const { hostname, port } = new URL(baseUrl);
-  const socket: Socket = connect(Number(port), hostname);
-  let received = '';
-  let error: string | undefined;
-  socket.on('data', (chunk) => (received += chunk.toString('latin1')));
-  socket.on('error', (e: NodeJS.ErrnoException) => (error = e.code ?? e.message));
-  const closed = new Promise<{ received: string; error?: string }>((resolvePromise) =>
-    socket.on('close', () => resolvePromise({ received, error })),
-  );
-  return { socket, closed };
-}
-
 /** The status lines of the responses in a raw HTTP/1.1 stream (bodies are short JSON). */
 function statusLines(raw: string): string[] {
   return [...raw.matchAll(/HTTP\/1\.1 \d{3} [A-Za-z ]+(?=\r\n)/g)].map(([line]) => line);
@@ -295,7 +160,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     });
 
     it('answers every request it accepted, exits 0, and keeps exactly the todos it confirmed', async () => {
-      app = await AppProcess.start({
+      app = await AppProcess.spawn({
         DATABASE_URL: database.url,
         MIGRATIONS_RUN: 'false',
         BETTER_AUTH_URL: issuer.url,
@@ -304,11 +169,12 @@ describe('graceful shutdown (SIGTERM)', () => {
         // Also the drain limit: far longer than the requests are held here.
         HTTP_REQUEST_TIMEOUT_MS: '8000',
       });
+      await app.listening();
       const runId = `r${Date.now()}`;
       const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
       // Keys and token cache warm, so the first requests do not wait on the issuer.
       for (const user of users) {
-        expect((await send(agent, app.url, user.jwt, -1, 'GET', runId)).status).toBe(200);
+        expect((await recordOutcome(agent, app.url, user.jwt, -1, 'GET', runId)).status).toBe(200);
       }
 
       locker = new Client({ connectionString: database.url });
@@ -332,7 +198,7 @@ describe('graceful shutdown (SIGTERM)', () => {
             lockHeld = true;
           }
           const user = users[index % users.length];
-          const outcome = await send(
+          const outcome = await recordOutcome(
             agent,
             app!.url,
             user.jwt,
@@ -350,7 +216,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       // A request whose body is still arriving when SIGTERM comes: accepted, so it must finish.
       const slowTitle = `shutdown ${runId} slow body`;
       const slowBody = JSON.stringify({ title: slowTitle });
-      const slow = rawConnection(app.url);
+      const slow = openConnection(app.url);
       slow.socket.write(
         `POST /api/todos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${users[0].jwt}\r\n` +
           `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(slowBody)}\r\n` +
@@ -359,7 +225,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       // Two pipelined requests on one connection: Node reads both before shutdown begins, so
       // both were accepted and both must be answered. A third, sent on it after SIGTERM, arrives
       // after close began: 503 with Retry-After, as a problem like every other error.
-      const pipelined = rawConnection(app.url);
+      const pipelined = openConnection(app.url);
       const get = `GET /api/todos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${users[1].jwt}\r\n\r\n`;
       await until(() => lockHeld);
       pipelined.socket.write(get + get);
@@ -377,7 +243,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       await sleep(300);
       await locker.query('COMMIT');
 
-      const exit = await app.exit();
+      const exit = await app.exit(EXIT_LIMIT_MS);
       await Promise.all(workers);
       agent.destroy();
       const slowResult = await slow.closed;
@@ -419,7 +285,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       // 2. The process exits by itself, with 0, once the work is done.
       expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
       expect(exit.ms).toBeLessThan(EXIT_LIMIT_MS);
-      expect(app.logs.filter((line) => ['error', 'fatal'].includes(line.level))).toEqual([]);
+      expect(app.logs.failures()).toEqual([]);
 
       // 3. The database holds exactly the todos that were confirmed with 201.
       const confirmed = outcomes.filter((o) => o.method === 'POST' && o.status === 201);
@@ -458,20 +324,21 @@ describe('graceful shutdown (SIGTERM)', () => {
 
     it('closes idle keep-alive connections at once and cuts a slow client at the drain limit', async () => {
       const drainLimitMs = 2000;
-      app = await AppProcess.start({
-        DATABASE_URL: process.env.TEST_DATABASE_URL ?? '',
+      app = await AppProcess.spawn({
+        DATABASE_URL: testDatabaseUrl(),
         MIGRATIONS_RUN: 'false',
         BETTER_AUTH_URL: issuer.url,
         HTTP_REQUEST_TIMEOUT_MS: String(drainLimitMs),
       });
+      await app.listening();
       // A keep-alive connection that answered one request and now sits idle.
-      const idle = rawConnection(app.url);
+      const idle = openConnection(app.url);
       idle.socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
       await until(() => idle.socket.bytesRead > 0);
       // A client that trickles the headers of its second request and never finishes. (Its
       // first request, answered, proves the server has accepted the connection: one still in
       // the listen backlog when the server closes is reset by the kernel.)
-      const slow = rawConnection(app.url);
+      const slow = openConnection(app.url);
       slow.socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n\r\n');
       await until(() => slow.socket.bytesRead > 0);
       slow.socket.write('GET /api/health HTTP/1.1\r\nHost: x\r\n');
@@ -487,7 +354,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       const slowResult = await slow.closed;
       const slowClosedAfter = Date.now() - sigtermAt;
       clearInterval(trickle);
-      const exit = await app.exit();
+      const exit = await app.exit(EXIT_LIMIT_MS);
 
       expect(idleClosedAfter).toBeLessThan(1000);
       // Node stops timing requests out once the server closes; the drain limit still applies.
@@ -495,7 +362,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       expect(slowClosedAfter).toBeLessThan(drainLimitMs + 3000);
       expect(statusLines(slowResult.received)).toEqual(['HTTP/1.1 200 OK']);
       expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
-      expect(app.logs).toContainEqual(
+      expect(app.logs.lines).toContainEqual(
         expect.objectContaining({
           level: 'warn',
           msg: 'shutdown: closing connections still open after the limit',
@@ -522,21 +389,21 @@ describe('graceful shutdown (SIGTERM)', () => {
     it('finishes the requests in flight, shares the rate-limit counters, closes the pool, then stops PostgreSQL', async () => {
       const dataDir = join(root, 'postgres');
       const pgPort = await freePort();
-      app = await AppProcess.start(
-        {
-          EMBEDDED_POSTGRES_DATA_DIR: dataDir,
-          EMBEDDED_POSTGRES_PORT: String(pgPort),
-          BETTER_AUTH_URL: issuer.url,
-          HTTP_REQUEST_TIMEOUT_MS: '8000',
-          // The shutdown steps and PostgreSQL's own log lines are logged at debug.
-          LOG_LEVEL: 'debug',
-        },
-        90_000,
-      );
+      app = await AppProcess.spawn({
+        EMBEDDED_POSTGRES_DATA_DIR: dataDir,
+        EMBEDDED_POSTGRES_PORT: String(pgPort),
+        BETTER_AUTH_URL: issuer.url,
+        HTTP_REQUEST_TIMEOUT_MS: '8000',
+        // The shutdown steps and PostgreSQL's own log lines are logged at debug.
+        LOG_LEVEL: 'debug',
+      });
+      await app.listening(90_000);
       const databaseUrl = `postgres://postgres:postgres@127.0.0.1:${pgPort}/todos`;
       const agent = new Agent({ keepAlive: true });
       const runId = `e${Date.now()}`;
-      expect((await send(agent, app.url, users[0].jwt, -1, 'GET', runId)).status).toBe(200);
+      expect((await recordOutcome(agent, app.url, users[0].jwt, -1, 'GET', runId)).status).toBe(
+        200,
+      );
 
       const locker = new Client({ connectionString: databaseUrl });
       await locker.connect();
@@ -545,7 +412,14 @@ describe('graceful shutdown (SIGTERM)', () => {
       const lockerPid = (await locker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid'))
         .rows[0].pid;
       const inFlight = Array.from({ length: 10 }, (_, i) =>
-        send(agent, app!.url, users[i % users.length].jwt, i, i % 2 === 0 ? 'POST' : 'GET', runId),
+        recordOutcome(
+          agent,
+          app!.url,
+          users[i % users.length].jwt,
+          i,
+          i % 2 === 0 ? 'POST' : 'GET',
+          runId,
+        ),
       );
       await waitForBlockedSessions(databaseUrl, lockerPid, inFlight.length);
       app.signal('SIGTERM');
@@ -554,7 +428,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       await locker.end();
 
       const outcomes = await Promise.all(inFlight);
-      const exit = await app.exit();
+      const exit = await app.exit(EXIT_LIMIT_MS);
       agent.destroy();
 
       expect(outcomes.map((o) => o.status ?? o.error)).toEqual(
@@ -564,17 +438,19 @@ describe('graceful shutdown (SIGTERM)', () => {
 
       // The order SPEC §8 asks for, read off the log: requests, then the last writes, then the
       // pool, then PostgreSQL.
-      const lastRequest = app.logs.findLastIndex((line) => line.msg === 'request completed');
-      const countersShared = app.indexOfLog(
+      const lastRequest = app.logs.lines.findLastIndex((line) => line.msg === 'request completed');
+      const countersShared = app.logs.lines.findIndex(
         (line) => line.msg === 'Rate-limit counters shared before shutdown',
       );
-      const poolClosed = app.indexOfLog(
+      const poolClosed = app.logs.lines.findIndex(
         (line) => line.msg === 'Connection pool closed; stopping embedded PostgreSQL',
       );
-      const postgresDown = app.indexOfLog((line) =>
+      const postgresDown = app.logs.lines.findIndex((line) =>
         /database system is shut down/.test(String(line.msg)),
       );
-      const stopped = app.indexOfLog((line) => line.msg === 'Embedded PostgreSQL stopped');
+      const stopped = app.logs.lines.findIndex(
+        (line) => line.msg === 'Embedded PostgreSQL stopped',
+      );
       expect(lastRequest).toBeGreaterThan(0);
       expect([lastRequest, countersShared, poolClosed]).toEqual(
         [lastRequest, countersShared, poolClosed].sort((a, b) => a - b),
@@ -585,9 +461,9 @@ describe('graceful shutdown (SIGTERM)', () => {
       expect(stopped).toBeGreaterThan(poolClosed);
       expect(Math.min(countersShared, poolClosed, postgresDown, stopped)).toBeGreaterThan(0);
       // Had a pooled connection still been open, PostgreSQL would have had to cut it.
-      const logText = app.logs.map((line) => String(line.msg)).join('\n');
+      const logText = app.logs.lines.map((line) => String(line.msg)).join('\n');
       expect(logText).not.toMatch(/terminating connection due to administrator command/);
-      expect(app.logs.filter((line) => ['error', 'fatal'].includes(line.level))).toEqual([]);
+      expect(app.logs.failures()).toEqual([]);
 
       // And PostgreSQL is really gone: port closed, no process left on that data directory,
       // and its lock file removed (it does that only on a clean shutdown).
