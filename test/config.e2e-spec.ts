@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-
-const MAIN = resolve(__dirname, '..', 'dist', 'src', 'main.js');
+import { MAIN } from './support/app-process';
 
 interface Exit {
   code: number | null;
