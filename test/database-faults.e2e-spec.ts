@@ -1,6 +1,7 @@
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../src/database/database-errors';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
@@ -138,11 +139,7 @@ describe('database faults', () => {
   describe('after PostgreSQL resumes', () => {
     it('serves requests again without a restart of the app', async () => {
       const startedAt = performance.now();
-      let reply = await http.get('/api/todos');
-      while (reply.status !== 200 && performance.now() - startedAt < RECOVERY_LIMIT_MS) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        reply = await http.get('/api/todos');
-      }
+      const reply = await http.getUntil('/api/todos', 200, RECOVERY_LIMIT_MS);
       expect(reply.status).toBe(200);
       process.stdout.write(
         `database faults: ${Math.round(performance.now() - startedAt)} ms to serve again after SIGCONT\n`,
@@ -214,7 +211,7 @@ describe('database faults', () => {
         if (reply.status === 200) break;
         expect(reply.status).toBe(503);
         if (performance.now() > deadline) throw new Error('the API did not recover in time');
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await sleep(100);
       }
       recoveryMs = performance.now() - startedAt;
       process.stdout.write(
@@ -241,14 +238,8 @@ describe('database faults', () => {
     });
 
     it('is ready again', async () => {
-      const deadline = performance.now() + RECOVERY_LIMIT_MS;
-      let status = 0;
-      while (performance.now() < deadline) {
-        status = (await anonymous.get('/api/health/ready')).status;
-        if (status === 200) break;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(status).toBe(200);
+      const ready = await anonymous.getUntil('/api/health/ready', 200, RECOVERY_LIMIT_MS);
+      expect(ready.status).toBe(200);
     });
   });
 });

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expectAccepted, expectRefused, tokenSecrets } from './support/auth-assertions';
 import { claims, JwksBehaviour, JwksServer, TestSigningKey } from './support/jwks-server';
 import { Reply } from './support/http';
@@ -45,10 +46,6 @@ async function expectNotFound(api: TestApp, token: string, reason = NOT_FOUND) {
     reason,
     secrets: tokenSecrets(token),
   });
-}
-
-async function sleep(ms: number) {
-  await new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 describe('JWKS fetch failures', () => {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BetterAuthIssuer } from './support/better-auth-issuer';
 import { freePort } from './support/free-port';
 import { expectProblem } from './support/problem';
@@ -41,11 +40,6 @@ describe('GET /api/health/ready', () => {
 
     issuer = await BetterAuthIssuer.start({ port });
     // Only readiness probes from here on, as an orchestrator would send them.
-    let status = 0;
-    for (let attempt = 0; attempt < 40 && status !== 200; attempt++) {
-      await sleep(250);
-      status = (await api.http.get('/api/health/ready')).status;
-    }
-    expect(status).toBe(200);
+    expect((await api.http.getUntil('/api/health/ready', 200, 10_000)).status).toBe(200);
   });
 });

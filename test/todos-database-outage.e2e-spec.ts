@@ -57,6 +57,9 @@ class DatabaseLink {
   }
 }
 
+/** The pool reconnects on demand, not instantly: how long the API may take to serve again. */
+const RECONNECT_LIMIT_MS = 15_000;
+
 let issuer: BetterAuthIssuer;
 let link: DatabaseLink;
 let api: TestApp;
@@ -81,16 +84,6 @@ afterAll(async () => {
   await issuer?.close();
   await link?.down();
 });
-
-/** Polls until the answer is `status` (the pool reconnects on demand, not instantly). */
-async function eventually(path: string, status: number) {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const response = await http.get(path);
-    if (response.status === status || Date.now() > deadline) return response;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 it('answers 503 with Retry-After while the database is down, and recovers by itself', async () => {
   const created = await http.post('/api/todos', { title: 'survives the outage' });
@@ -123,10 +116,10 @@ it('answers 503 with Retry-After while the database is down, and recovers by its
 
   await link.up();
 
-  const back = await eventually(`/api/todos/${id}`, 200);
+  const back = await http.getUntil(`/api/todos/${id}`, 200, RECONNECT_LIMIT_MS);
   expect(back.status).toBe(200);
   expect(back.body).toMatchObject({ id, title: 'survives the outage' });
-  const readyAgain = await eventually('/api/health/ready', 200);
+  const readyAgain = await http.getUntil('/api/health/ready', 200, RECONNECT_LIMIT_MS);
   expect(readyAgain.body).toEqual({
     status: 'ok',
     checks: { database: 'up', jwks: 'up' },

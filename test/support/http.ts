@@ -1,5 +1,6 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * The loopback address this test file's requests come from. The rate limits count per client
@@ -181,6 +182,16 @@ export class HttpClient {
 
   delete(path: string, options: RequestOptions = {}): Promise<Reply> {
     return this.request('DELETE', path, options);
+  }
+
+  /** GETs `path` every 100 ms until the answer has `status` or `limitMs` passed: the last answer. */
+  async getUntil(path: string, status: number, limitMs: number): Promise<Reply> {
+    const deadline = performance.now() + limitMs;
+    for (;;) {
+      const reply = await this.get(path);
+      if (reply.status === status || performance.now() > deadline) return reply;
+      await sleep(100);
+    }
   }
 }
 
