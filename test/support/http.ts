@@ -228,3 +228,21 @@ export async function rawExchange(baseUrl: string, payload: string): Promise<str
   if (!received && error) throw new Error(`no answer: ${error}`);
   return received;
 }
+
+/**
+ * The first answer in bytes read off a raw connection, as a Reply (bodies with a Content-Length),
+ * so answers to requests no client would send are checked like any other; `path` is the one
+ * that was requested.
+ */
+export function parseRawReply(raw: string, path = ''): Reply {
+  const end = raw.indexOf('\r\n\r\n');
+  const [statusLine, ...headerLines] = raw.slice(0, end).split('\r\n');
+  const headers = new Headers();
+  for (const line of headerLines) {
+    const colon = line.indexOf(':');
+    headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  const length = Number(headers.get('content-length') ?? 0);
+  const body = Buffer.from(raw.slice(end + 4), 'latin1').subarray(0, length);
+  return reply(Number(statusLine.split(' ')[1]), headers, body, path, 0);
+}

@@ -8,8 +8,11 @@ export interface ExpectedProblem {
   status: number;
   /** The exact `detail`; any string when undefined. */
   detail?: string;
-  /** The `instance`; the path the request was sent to when undefined. */
-  instance?: string;
+  /**
+   * The `instance`; the path the request was sent to when undefined; null for none (an error
+   * raised before the request line was read has no path).
+   */
+  instance?: string | null;
   /** The fields of `errors`, exactly and in order, each with a message. */
   errors?: string[];
   /** The WWW-Authenticate value (a string or a matcher), or null for none; unchecked if undefined. */
@@ -50,8 +53,9 @@ export function expectProblem(reply: Reply, expected: ExpectedProblem): Record<s
     title: STATUS_CODES[status],
     status,
     detail: expected.detail ?? expect.any(String),
-    instance: expected.instance ?? reply.path,
+    ...(expected.instance === null ? {} : { instance: expected.instance ?? reply.path }),
   });
+  if (expected.instance === null) expect(body).not.toHaveProperty('instance');
   if (expected.errors !== undefined) {
     expect(body.errors).toEqual(
       expected.errors.map((field) => ({ field, message: expect.any(String) })),
