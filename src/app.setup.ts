@@ -13,7 +13,8 @@ import { addSecurityHeaders } from './common/security-headers';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { setupSwagger } from './common/swagger';
-import { RequestValidationException } from './common/validation.exception';
+import { documentAuthModes } from './auth/auth.openapi';
+import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
 
 /** SPEC §5: bodies of at most 64 KiB. */
@@ -154,5 +155,5 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     exposedHeaders: ['ETag', 'Location', 'Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
     maxAge: 600,
   });
-  setupSwagger(app);
+  setupSwagger(app, documentAuthModes);
 }

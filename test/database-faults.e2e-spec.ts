@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource } from 'typeorm';
-import { DATABASE_RETRY_AFTER_SECONDS } from '../src/database/database-errors';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../src/database/database.errors';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { RunningEmbeddedPostgres, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';

@@ -4,7 +4,7 @@ import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/decorators/public.decorator';
 import { PROBLEM_CONTENT_TYPE } from '../common/problem-details.filter';
 import { ProblemDto } from '../common/problem.dto';
-import { RetryableUnavailableException } from '../common/retryable-unavailable.exception';
+import { RetryableUnavailableException } from '../common/common.errors';
 import { LivenessDto, ReadinessDto } from './health.dto';
 import { HealthService } from './health.service';
 

@@ -1,6 +1,6 @@
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidationError } from 'class-validator';
-import { RequestValidationException } from '../../common/validation.exception';
+import { RequestValidationException } from '../../common/common.errors';
 import { CreateTodoDto } from './create-todo.dto';
 import { ListTodosQueryDto } from './list-todos-query.dto';
 import { toTodoChanges, UpdateTodoDto } from './update-todo.dto';
