@@ -50,7 +50,10 @@ export function sendProblem(exception: unknown, request: FastifyRequest, reply: 
   const problem = toProblem(exception);
   if (problem.status >= 500 && problem.status !== 503) {
     request.log.error({ err: exception }, 'request failed');
-  } else if (problem.status === 503 && !(exception instanceof ProblemException && exception.logged)) {
+  } else if (
+    problem.status === 503 &&
+    !(exception instanceof ProblemException && exception.logged)
+  ) {
     // An outage is not a bug: one warning, no stack trace. Logged once: code that already logged
     // the event says so on the exception.
     request.log.warn({ reason: describe(exception) }, 'dependency unavailable');
@@ -131,6 +134,7 @@ function genericDetail(status: number): string {
 
 /** The underlying failure's message when there is one (e.g. the driver's), for the log only. */
 function describe(exception: unknown): string {
-  const failure = exception instanceof Error && exception.cause !== undefined ? exception.cause : exception;
+  const failure =
+    exception instanceof Error && exception.cause !== undefined ? exception.cause : exception;
   return failure instanceof Error ? failure.message : String(failure);
 }

@@ -29,7 +29,10 @@ export class SqlClient {
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async query<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<SqlResult<Row>> {
+  async query<Row extends QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<SqlResult<Row>> {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
     try {
       const result = await pool.query<Row>({ name: this.nameOf(text), text, values });

@@ -102,7 +102,9 @@ describe('TodosService', () => {
   );
 
   it('writes nothing when If-Match names no version this API could have issued', async () => {
-    const { service, repository } = await serviceWith({ exists: jest.fn().mockResolvedValue(true) });
+    const { service, repository } = await serviceWith({
+      exists: jest.fn().mockResolvedValue(true),
+    });
     await expect(service.update(OWNER, ID, { title: 'x' }, versions([]))).rejects.toBeInstanceOf(
       TodoVersionMismatchException,
     );
