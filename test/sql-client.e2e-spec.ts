@@ -33,8 +33,24 @@ describe('SqlClient', () => {
     );
     const named = rows.filter((row) => row.statement === text);
     expect(named).toHaveLength(1);
-    expect(named[0].name).toMatch(/^statement_\d+$/);
+    expect(named[0].name).toMatch(/^sql_[0-9a-f]{32}$/);
     expect(new Set(rows.map((row) => row.name)).size).toBe(rows.length);
+  });
+
+  it('agrees on names with another SqlClient on the same pool', async () => {
+    const other = new SqlClient(dataSource);
+    await expect(other.query('SELECT $1::int + 2 AS n', [1])).resolves.toEqual({
+      rows: [{ n: 3 }],
+      rowCount: 1,
+    });
+    await expect(sql.query('SELECT $1::int + 2 AS n', [2])).resolves.toEqual({
+      rows: [{ n: 4 }],
+      rowCount: 1,
+    });
+    await expect(other.query('SELECT $1::int + 1 AS n', [2])).resolves.toEqual({
+      rows: [{ n: 3 }],
+      rowCount: 1,
+    });
   });
 
   it('turns a lost connection into DatabaseUnavailableException, then reconnects', async () => {

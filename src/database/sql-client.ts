@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash } from 'node:crypto';
 import type { Pool, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -17,7 +18,8 @@ export interface SqlResult<Row> {
  * request: the hot paths depend on it. TypeORM's query runner cannot name a statement, so this
  * is the one file that reaches the pg pool under TypeORM's driver.
  *
- * Names are given per statement text. Callers pass a fixed set of texts, with every value as a
+ * A statement's name is a hash of its text, so every SqlClient on the same pool agrees on it (pg
+ * refuses one name for two texts). Callers pass a fixed set of texts, with every value as a
  * parameter, so the set of prepared statements on each connection stays bounded.
  *
  * A connection failure is rethrown as DatabaseUnavailableException (503 with Retry-After); any
@@ -25,6 +27,7 @@ export interface SqlResult<Row> {
  */
 @Injectable()
 export class SqlClient {
+  /** Saves hashing the text on every call. */
   private readonly names = new Map<string, string>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
@@ -45,7 +48,7 @@ export class SqlClient {
   private nameOf(text: string): string {
     let name = this.names.get(text);
     if (name === undefined) {
-      name = `statement_${this.names.size}`;
+      name = `sql_${createHash('sha256').update(text).digest('hex').slice(0, 32)}`;
       this.names.set(text, name);
     }
     return name;
