@@ -1,6 +1,5 @@
-import { getSchemaPath, OpenAPIObject } from '@nestjs/swagger';
-import { ProblemDto } from '../common/problem.dto';
-import { PROBLEM_CONTENT_TYPE } from '../common/problem-details.filter';
+import { OpenAPIObject } from '@nestjs/swagger';
+import { problemContent } from '../common/api-problem-response.decorator';
 import { BEARER_SCHEME } from '../common/swagger';
 import { AUTH_MODE_EXTENSION } from './decorators/public.decorator';
 
@@ -27,7 +26,7 @@ export function documentAuthModes(document: OpenAPIObject): void {
       }
       operation.security =
         mode === 'optional' ? [{}, { [BEARER_SCHEME]: [] }] : [{ [BEARER_SCHEME]: [] }];
-      const problem = { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) } } };
+      const problem = problemContent();
       operation.responses['401'] ??= {
         description: 'Missing or invalid bearer token (see the WWW-Authenticate header).',
         headers: {
