@@ -17,7 +17,7 @@ import { documentAuthModes } from './auth/auth.openapi';
 import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
 
-/** SPEC §5: bodies of at most 64 KiB. */
+/** Request bodies are capped at 64 KiB: a todo is far smaller, and the cap bounds memory. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;

@@ -10,7 +10,7 @@ import { freePort } from './support/free-port';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * SPEC §6: while the database is down, requests that need it get 503 with Retry-After (never a
+ * While the database is down, requests that need it get 503 with Retry-After (never a
  * 500, never a hang, never driver text), the rest of the API keeps working, and the service
  * recovers by itself when the database returns. The suite runs its own PostgreSQL, so stopping
  * it disturbs no other suite.

@@ -10,8 +10,8 @@ import { JwksKey, JwksKeyStore, KeyLookup } from './jwks/jwks-key-store';
 import { TokenVerifier } from './token-verifier.service';
 
 /**
- * TokenVerifier on its own, with a real Ed25519 key behind a stub key store: the checks of
- * SPEC §4 one by one, and properties over random input (only the issuer's key can make a token
+ * TokenVerifier on its own, with a real Ed25519 key behind a stub key store: each token check
+ * one by one, and properties over random input (only the issuer's key can make a token
  * pass; every refusal is an InvalidTokenException whose reason is safe in a header).
  */
 
