@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { documentAuthModes } from './auth/auth.openapi';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { inheritedKeys } from './common/inherited-keys';
@@ -13,7 +14,6 @@ import { addSecurityHeaders } from './common/security-headers';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { setupSwagger } from './common/swagger';
-import { documentAuthModes } from './auth/auth.openapi';
 import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
 
