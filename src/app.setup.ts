@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
+import { documentAuthModes } from './auth/auth.openapi';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { inheritedKeys } from './common/inherited-keys';
@@ -13,10 +14,10 @@ import { addSecurityHeaders } from './common/security-headers';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { setupSwagger } from './common/swagger';
-import { RequestValidationException } from './common/validation.exception';
+import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
 
-/** SPEC §5: bodies of at most 64 KiB. */
+/** Request bodies are capped at 64 KiB: a todo is far smaller, and the cap bounds memory. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -154,5 +155,5 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     exposedHeaders: ['ETag', 'Location', 'Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
     maxAge: 600,
   });
-  setupSwagger(app);
+  setupSwagger(app, documentAuthModes);
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DataSource } from 'typeorm';
-import { DATABASE_RETRY_AFTER_SECONDS } from '../src/database/database-errors';
+import { DATABASE_RETRY_AFTER_SECONDS } from '../src/database/database.errors';
 import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { RunningEmbeddedPostgres, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
@@ -13,7 +13,7 @@ import { expectProblem } from './support/problem';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * SPEC §6: while the database is down, requests that need it get 503 with Retry-After (never a
+ * While the database is down, requests that need it get 503 with Retry-After (never a
  * 500, never a hang, never driver text), the rest of the API keeps working, and the service
  * recovers by itself when the database returns. The suite runs its own PostgreSQL, so stopping
  * it disturbs no other suite.

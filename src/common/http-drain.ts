@@ -1,5 +1,5 @@
 import { FastifyInstance } from 'fastify';
-import { RetryableUnavailableException } from './retryable-unavailable.exception';
+import { RetryableUnavailableException } from './common.errors';
 
 /** The longest shutdown waits for requests in flight, whatever the request timeout. */
 export const MAX_DRAIN_MS = 10_000;

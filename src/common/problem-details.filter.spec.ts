@@ -11,13 +11,22 @@ import {
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { ThrottlerException } from '@nestjs/throttler';
 import { QueryFailedError } from 'typeorm';
-import {
-  InvalidTokenException,
-  KeysUnavailableException,
-  MissingTokenException,
-} from '../auth/auth.errors';
+import { RequestValidationException, RetryableUnavailableException } from './common.errors';
 import { ProblemDetailsFilter } from './problem-details.filter';
-import { RequestValidationException } from './validation.exception';
+import { ProblemException } from './problem.exception';
+
+/** Shaped like auth's errors, which the filter must handle without knowing auth. */
+class KeysUnavailableException extends RetryableUnavailableException {
+  constructor() {
+    super('The signing keys cannot be fetched right now; retry later.', 5, { logged: true });
+  }
+}
+
+function unauthorized(challenge: string): ProblemException {
+  return new ProblemException(401, 'The bearer token was rejected.', {
+    headers: { 'www-authenticate': challenge },
+  });
+}
 
 interface Sent {
   status: number;
@@ -147,30 +156,14 @@ describe('ProblemDetailsFilter', () => {
     expect(log.error).toHaveBeenCalledTimes(1);
   });
 
-  it.each([
-    [
-      'ECONNREFUSED from the driver',
-      Object.assign(new Error(SECRET_TEXT), { code: 'ECONNREFUSED' }),
-    ],
-    [
-      'a QueryFailedError for admin_shutdown (57P01)',
-      new QueryFailedError(
-        'SELECT 1',
-        [],
-        Object.assign(new Error('terminating connection due to administrator command'), {
-          code: '57P01',
-        }),
-      ),
-    ],
-    ['a pool connect timeout', new Error('timeout exceeded when trying to connect')],
-    ['a connection class 08 error', Object.assign(new Error(SECRET_TEXT), { code: '08006' })],
-    [
-      'a terminated connection wrapped as a cause',
-      new Error('query failed', { cause: new Error('Connection terminated unexpectedly') }),
-    ],
-  ])('answers %s with 503, Retry-After and no driver text', (_, error) => {
+  it('answers a ProblemException with its status, detail and headers, logging a 503 once', () => {
     const { handle, log } = harness();
-    const sent = handle(error);
+    const sent = handle(
+      new ProblemException(503, 'The database is unavailable; retry shortly.', {
+        headers: { 'retry-after': '5' },
+        cause: Object.assign(new Error(SECRET_TEXT), { code: 'ECONNREFUSED' }),
+      }),
+    );
     expect(sent.status).toBe(503);
     expect(sent.headers).toEqual({ 'retry-after': '5' });
     expect(sent.contentType).toBe('application/problem+json');
@@ -178,19 +171,23 @@ describe('ProblemDetailsFilter', () => {
       title: 'Service Unavailable',
       detail: 'The database is unavailable; retry shortly.',
     });
-    expect(JSON.stringify(sent.body)).not.toMatch(/SELECT|password|terminat|timeout|57P01/);
-    // A dependency outage is not a bug: one warning, no error-level stack trace.
+    expect(JSON.stringify(sent.body)).not.toMatch(/SELECT|password/);
+    // A dependency outage is not a bug: one warning, with the cause, no error-level stack trace.
     expect(log.error).not.toHaveBeenCalled();
     expect(log.warn).toHaveBeenCalledTimes(1);
+    expect(log.warn).toHaveBeenCalledWith({ reason: SECRET_TEXT }, 'dependency unavailable');
   });
 
-  it('does not mistake a bad query (e.g. a unique violation) for an outage', () => {
+  it('does not log a 503 again when the code that threw it already did', () => {
+    const { handle, log } = harness();
+    expect(handle(new KeysUnavailableException()).status).toBe(503);
+    expect(log.warn).not.toHaveBeenCalled();
+    expect(log.error).not.toHaveBeenCalled();
+  });
+
+  it('knows no driver error: an unclassified connection error is a 500 like any other bug', () => {
     const { handle } = harness();
-    const error = new QueryFailedError(
-      'INSERT',
-      [],
-      Object.assign(new Error(SECRET_TEXT), { code: '23505' }),
-    );
+    const error = Object.assign(new Error(SECRET_TEXT), { code: 'ECONNREFUSED' });
     expect(handle(error).status).toBe(500);
   });
 
@@ -211,10 +208,12 @@ describe('ProblemDetailsFilter', () => {
 
   it('adds the RFC 6750 challenge to 401s', () => {
     const { handle } = harness();
-    expect(handle(new MissingTokenException()).headers).toEqual({
+    expect(handle(unauthorized('Bearer realm="api"')).headers).toEqual({
       'www-authenticate': 'Bearer realm="api"',
     });
-    const invalid = handle(new InvalidTokenException('token expired'));
+    const invalid = handle(
+      unauthorized('Bearer realm="api", error="invalid_token", error_description="token expired"'),
+    );
     expect(invalid.status).toBe(401);
     expect(invalid.headers['www-authenticate']).toBe(
       'Bearer realm="api", error="invalid_token", error_description="token expired"',

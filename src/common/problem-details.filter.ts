@@ -2,25 +2,16 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from
 import { ThrottlerException } from '@nestjs/throttler';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import {
-  InvalidTokenException,
-  KeysUnavailableException,
-  MissingTokenException,
-} from '../auth/auth.errors';
-import {
-  DATABASE_RETRY_AFTER_SECONDS,
-  isDatabaseUnavailableError,
-} from '../database/database-errors';
-import { RetryableUnavailableException } from './retryable-unavailable.exception';
-import { FieldError, RequestValidationException } from './validation.exception';
+import { DEFAULT_RETRY_AFTER_SECONDS } from './common.errors';
+import { FieldError, ProblemException } from './problem.exception';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 interface Problem {
   status: number;
   detail: string;
-  headers?: Record<string, string>;
-  errors?: FieldError[];
+  headers?: Readonly<Record<string, string>>;
+  errors?: readonly FieldError[];
 }
 
 /** Messages for errors Fastify raises itself, before a request reaches Nest. */
@@ -37,9 +28,10 @@ const FASTIFY_ERRORS: Record<string, string> = {
 };
 
 /**
- * Turns every exception into an RFC 9457 problem. Client errors keep their message; server
- * errors are logged with the request id and answered with a generic text, so no stack trace,
- * SQL or library message ever reaches a client.
+ * Turns every exception into an RFC 9457 problem. It knows only the shared ProblemException
+ * (which features extend in their own folders), Nest's HttpException, the throttler's exception
+ * and Fastify's own errors. Anything else is a bug: logged with the request id and answered
+ * with a generic text, so no stack trace, SQL or library message ever reaches a client.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
@@ -58,8 +50,12 @@ export function sendProblem(exception: unknown, request: FastifyRequest, reply: 
   const problem = toProblem(exception);
   if (problem.status >= 500 && problem.status !== 503) {
     request.log.error({ err: exception }, 'request failed');
-  } else if (problem.status === 503 && !(exception instanceof KeysUnavailableException)) {
-    // (The JWT guard already logged a KeysUnavailableException as an authentication refusal.)
+  } else if (
+    problem.status === 503 &&
+    !(exception instanceof ProblemException && exception.logged)
+  ) {
+    // An outage is not a bug: one warning, no stack trace. Logged once: code that already logged
+    // the event says so on the exception.
     request.log.warn({ reason: describe(exception) }, 'dependency unavailable');
   }
   const body = {
@@ -79,23 +75,13 @@ export function sendProblem(exception: unknown, request: FastifyRequest, reply: 
 }
 
 function toProblem(exception: unknown): Problem {
-  if (exception instanceof InvalidTokenException || exception instanceof MissingTokenException) {
-    // RFC 6750: tell the client which scheme to use and, for a bad token, what was wrong.
+  if (exception instanceof ProblemException) {
     return {
-      status: 401,
+      status: exception.getStatus(),
       detail: exception.message,
-      headers: { 'www-authenticate': exception.challenge },
+      headers: exception.headers,
+      errors: exception.fieldErrors,
     };
-  }
-  if (exception instanceof RetryableUnavailableException) {
-    return {
-      status: 503,
-      detail: exception.message,
-      headers: { 'retry-after': String(exception.retryAfterSeconds) },
-    };
-  }
-  if (exception instanceof RequestValidationException) {
-    return { status: 400, detail: exception.message, errors: exception.fieldErrors };
   }
   if (exception instanceof ThrottlerException) {
     return {
@@ -108,7 +94,7 @@ function toProblem(exception: unknown): Problem {
     return {
       status: 503,
       detail: 'The request took too long to process; retry shortly.',
-      headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+      headers: { 'retry-after': String(DEFAULT_RETRY_AFTER_SECONDS) },
     };
   }
   // Nest wraps Fastify's own 4xx errors (bad JSON, 413, 415) in an HttpException whose message
@@ -120,13 +106,6 @@ function toProblem(exception: unknown): Problem {
     return {
       status,
       detail: status >= 500 ? genericDetail(status) : httpExceptionDetail(exception),
-    };
-  }
-  if (isDatabaseUnavailableError(exception)) {
-    return {
-      status: 503,
-      detail: 'The database is unavailable; retry shortly.',
-      headers: { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
     };
   }
   return { status: 500, detail: genericDetail(500) };
@@ -153,6 +132,9 @@ function genericDetail(status: number): string {
     : 'An unexpected error occurred. Quote the requestId when reporting it.';
 }
 
+/** The underlying failure's message when there is one (e.g. the driver's), for the log only. */
 function describe(exception: unknown): string {
-  return exception instanceof Error ? exception.message : String(exception);
+  const failure =
+    exception instanceof Error && exception.cause !== undefined ? exception.cause : exception;
+  return failure instanceof Error ? failure.message : String(failure);
 }

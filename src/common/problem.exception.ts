@@ -13,6 +13,8 @@ export interface ProblemOptions {
   errors?: FieldError[];
   /** The code that threw it has already logged the event; the filter must not log it again. */
   logged?: boolean;
+  /** The underlying failure: logged by the filter, never sent to the client. */
+  cause?: unknown;
 }
 
 /**
@@ -28,7 +30,7 @@ export class ProblemException extends HttpException {
   readonly logged: boolean;
 
   constructor(status: number, detail: string, options: ProblemOptions = {}) {
-    super(detail, status);
+    super(detail, status, options.cause === undefined ? undefined : { cause: options.cause });
     this.headers = options.headers ?? {};
     this.fieldErrors = options.errors;
     this.logged = options.logged ?? false;

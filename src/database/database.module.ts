@@ -4,6 +4,7 @@ import { AppConfigService } from '../config/app-config.service';
 import { buildDataSourceOptions } from './data-source-options';
 import { EmbeddedPostgresModule } from './embedded-postgres.module';
 import { EmbeddedPostgresService } from './embedded-postgres.service';
+import { SqlClient } from './sql-client';
 
 @Module({
   imports: [
@@ -16,5 +17,7 @@ import { EmbeddedPostgresService } from './embedded-postgres.service';
       },
     }),
   ],
+  providers: [SqlClient],
+  exports: [SqlClient],
 })
 export class DatabaseModule {}

@@ -1,10 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { Controller, Get, HttpStatus } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/decorators/public.decorator';
-import { PROBLEM_CONTENT_TYPE } from '../common/problem-details.filter';
-import { ProblemDto } from '../common/problem.dto';
-import { RetryableUnavailableException } from '../common/retryable-unavailable.exception';
+import { ApiProblemResponse } from '../common/api-problem-response.decorator';
+import { RetryableUnavailableException } from '../common/common.errors';
 import { LivenessDto, ReadinessDto } from './health.dto';
 import { HealthService } from './health.service';
 
@@ -26,12 +25,11 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({ summary: 'Readiness: the database answers and a JWKS key set is loaded.' })
   @ApiOkResponse({ type: ReadinessDto })
-  @ApiResponse({
-    status: 503,
-    description: 'A dependency is down; retry after Retry-After.',
-    headers: { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
-    content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) } } },
-  })
+  @ApiProblemResponse(
+    HttpStatus.SERVICE_UNAVAILABLE,
+    'A dependency is down; retry after Retry-After.',
+    { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
+  )
   async ready(): Promise<ReadinessDto> {
     const checks = await this.health.readiness();
     const down = Object.entries(checks).filter(([, state]) => state === 'down');

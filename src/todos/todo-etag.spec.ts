@@ -1,4 +1,4 @@
-import { RequestValidationException } from '../common/validation.exception';
+import { RequestValidationException } from '../common/common.errors';
 import { formatEtag, ifNoneMatchMatches, parseIfMatch } from './todo-etag';
 
 describe('formatEtag', () => {

@@ -1,4 +1,4 @@
-import { RequestValidationException } from '../common/validation.exception';
+import { RequestValidationException } from '../common/common.errors';
 
 /**
  * ETags are strong and carry the row's version: `"3"`. Strong because If-Match must use strong

@@ -1,6 +1,6 @@
 import { applyDecorators, HttpStatus } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
-import { ApiProblemResponse } from './api-problem-response.decorator';
+import { ApiProblemResponse } from '../common/api-problem-response.decorator';
 
 /** OpenAPI description of the ETag response header. */
 export const ETAG_RESPONSE_HEADER = {

@@ -25,7 +25,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
-import { ApiProblemResponse } from './api-problem-response.decorator';
+import { ApiProblemResponse } from '../common/api-problem-response.decorator';
 import { CreateTodoDto } from './dto/create-todo.dto';
 import { ListTodosQueryDto } from './dto/list-todos-query.dto';
 import { TodoIdParamDto } from './dto/todo-id-param.dto';

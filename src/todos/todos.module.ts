@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { Todo } from './todo.entity';
+import { DatabaseModule } from '../database/database.module';
 import { TodosController } from './todos.controller';
+import { TodosRepository } from './todos.repository';
 import { TodosService } from './todos.service';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Todo])],
+  imports: [DatabaseModule],
   controllers: [TodosController],
-  providers: [TodosService],
+  providers: [TodosService, TodosRepository],
 })
 export class TodosModule {}

@@ -1,5 +1,5 @@
 import { PartialType } from '@nestjs/swagger';
-import { RequestValidationException } from '../../common/validation.exception';
+import { RequestValidationException } from '../../common/common.errors';
 import { CreateTodoDto } from './create-todo.dto';
 
 /**

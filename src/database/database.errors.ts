@@ -1,5 +1,18 @@
+import { RetryableUnavailableException } from '../common/common.errors';
+
 /** Seconds a client should wait before retrying while the database is unreachable. */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The database cannot be reached right now. A 503 with Retry-After rather than a 500: the
+ * request may well succeed once the database is back, and the pool reconnects by itself. The
+ * driver's error rides along as the cause, for the log only.
+ */
+export class DatabaseUnavailableException extends RetryableUnavailableException {
+  constructor(cause: unknown) {
+    super('The database is unavailable; retry shortly.', DATABASE_RETRY_AFTER_SECONDS, { cause });
+  }
+}
 
 const UNAVAILABLE_CODES = new Set([
   'ECONNREFUSED',
@@ -22,9 +35,8 @@ const UNAVAILABLE_MESSAGES = [
 ];
 
 /**
- * Whether an error means "the database cannot be reached right now" (as opposed to a bug or a
- * bad query). Such errors become 503 with Retry-After: the request may succeed once the
- * database is back, and the pool reconnects by itself.
+ * Whether an error means "the database cannot be reached right now", as opposed to a bug or a
+ * bad query, which must stay a 500. Looks through TypeORM's and pg's wrappers to the cause.
  */
 export function isDatabaseUnavailableError(error: unknown): boolean {
   for (let current = error, depth = 0; current && depth < 4; depth++) {
@@ -43,4 +55,12 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
     current = driverError ?? cause;
   }
   return false;
+}
+
+/**
+ * What code calling the database rethrows: a connection failure as DatabaseUnavailableException,
+ * any other error unchanged.
+ */
+export function translateDatabaseError(error: unknown): unknown {
+  return isDatabaseUnavailableError(error) ? new DatabaseUnavailableException(error) : error;
 }

@@ -1,0 +1,199 @@
+import type { QueryResultRow } from 'pg';
+import { DataSource } from 'typeorm';
+import { SqlClient, SqlResult } from '../src/database/sql-client';
+import { Todo, TODOS_LIST_INDEX } from '../src/todos/todo.entity';
+import { TodosRepository } from '../src/todos/todos.repository';
+import {
+  dropScratchDatabases,
+  migratedDataSource,
+  scratchDatabase,
+} from './support/scratch-database';
+
+/**
+ * TodosRepository on a real PostgreSQL (a scratch database built by the migrations): every
+ * statement binds the owner as $1 and never reaches another user's row, and the list statements
+ * are served by the (user_id, created_at DESC, id DESC) index.
+ */
+
+interface Sent {
+  text: string;
+  values: unknown[];
+}
+
+/** The real SqlClient, with each statement recorded on its way to PostgreSQL. */
+class RecordingSqlClient extends SqlClient {
+  readonly sent: Sent[] = [];
+
+  override query<Row extends QueryResultRow>(
+    text: string,
+    values: unknown[],
+  ): Promise<SqlResult<Row>> {
+    this.sent.push({ text, values });
+    return super.query<Row>(text, values);
+  }
+}
+
+const OWNER = 'owner-a-better-auth-id';
+const OTHER = 'owner-b-better-auth-id';
+
+let dataSource: DataSource;
+
+beforeAll(async () => {
+  dataSource = await migratedDataSource(await scratchDatabase('todos_repository'));
+});
+
+afterAll(async () => {
+  await dataSource?.destroy();
+  await dropScratchDatabases();
+});
+
+function repository() {
+  const sql = new RecordingSqlClient(dataSource);
+  return { todos: new TodosRepository(sql), sent: sql.sent };
+}
+
+/** Binds the owner as $1 and restricts (or, for INSERT, writes) user_id to it. */
+function expectOwned({ text, values }: Sent, owner: string): void {
+  expect(values[0]).toBe(owner);
+  const normalised = text.replace(/\s+/g, ' ');
+  if (normalised.startsWith('INSERT')) {
+    expect(normalised).toMatch(/^INSERT INTO todos \(user_id, .*\) VALUES \(\$1, /);
+  } else {
+    expect(normalised).toMatch(/ WHERE user_id = \$1( |$)/);
+    expect(normalised).not.toMatch(/ OR /i);
+  }
+}
+
+async function rowOf(id: string): Promise<Record<string, unknown> | undefined> {
+  const rows = await dataSource.query<Record<string, unknown>[]>(
+    'SELECT user_id, title, completed, version FROM todos WHERE id = $1',
+    [id],
+  );
+  return rows[0];
+}
+
+describe("TodosRepository: every statement is the owner's", () => {
+  let othersTodo: Todo;
+
+  beforeAll(async () => {
+    othersTodo = await repository().todos.insert(OTHER, { title: "the other user's" });
+    await repository().todos.insert(OWNER, { title: 'mine', completed: true });
+  });
+
+  it('inserts with the owner from the argument and maps the row to the entity', async () => {
+    const { todos, sent } = repository();
+    const todo = await todos.insert(OWNER, { title: 'Buy milk', description: 'two litres' });
+    expect(todo).toBeInstanceOf(Todo);
+    expect(todo).toMatchObject({
+      userId: OWNER,
+      title: 'Buy milk',
+      description: 'two litres',
+      completed: false,
+      version: 1,
+    });
+    expect(todo.createdAt).toBeInstanceOf(Date);
+    expect(await rowOf(todo.id)).toMatchObject({ user_id: OWNER, title: 'Buy milk' });
+    sent.forEach((statement) => expectOwned(statement, OWNER));
+  });
+
+  it("never returns or changes another user's todo, whatever the call", async () => {
+    const { todos, sent } = repository();
+    const before = await rowOf(othersTodo.id);
+    const after = { createdAt: new Date(Date.now() + 60_000), id: othersTodo.id };
+
+    for (const query of [{ limit: 100 }, { limit: 100, completed: false }, { limit: 100, after }]) {
+      const listed = await todos.list(OWNER, query);
+      expect(listed.map((t) => t.userId)).toEqual(listed.map(() => OWNER));
+      expect(listed.map((t) => t.id)).not.toContain(othersTodo.id);
+    }
+    await expect(todos.findById(OWNER, othersTodo.id)).resolves.toBeUndefined();
+    await expect(todos.exists(OWNER, othersTodo.id)).resolves.toBe(false);
+    await expect(todos.update(OWNER, othersTodo.id, { title: 'taken' })).resolves.toBeUndefined();
+    await expect(
+      todos.update(OWNER, othersTodo.id, { completed: true }, [othersTodo.version]),
+    ).resolves.toBeUndefined();
+    await expect(todos.delete(OWNER, othersTodo.id)).resolves.toBe(false);
+    await expect(todos.delete(OWNER, othersTodo.id, [othersTodo.version])).resolves.toBe(false);
+
+    expect(await rowOf(othersTodo.id)).toEqual(before);
+    expect(sent.length).toBeGreaterThanOrEqual(9);
+    sent.forEach((statement) => expectOwned(statement, OWNER));
+  });
+
+  it("reaches the owner's own todo through the same statements", async () => {
+    const { todos, sent } = repository();
+    const mine = await todos.insert(OWNER, { title: 'to change' });
+    await expect(todos.findById(OWNER, mine.id)).resolves.toEqual(mine);
+    await expect(todos.exists(OWNER, mine.id)).resolves.toBe(true);
+    await expect(todos.update(OWNER, mine.id, { title: 'x' }, [mine.version + 1])).resolves.toBe(
+      undefined,
+    );
+    const updated = await todos.update(OWNER, mine.id, { description: null, completed: true }, [
+      mine.version,
+    ]);
+    expect(updated).toMatchObject({ title: 'to change', completed: true, version: 2 });
+    await expect(todos.delete(OWNER, mine.id, [1])).resolves.toBe(false);
+    await expect(todos.delete(OWNER, mine.id, [2])).resolves.toBe(true);
+    await expect(todos.exists(OWNER, mine.id)).resolves.toBe(false);
+    sent.forEach((statement) => expectOwned(statement, OWNER));
+  });
+
+  it('checks the version inside the UPDATE itself and bumps it there', async () => {
+    const { todos, sent } = repository();
+    await todos.update(OWNER, othersTodo.id, { completed: true }, [3, 4]);
+    expect(sent.at(-1)!.text.replace(/\s+/g, ' ')).toBe(
+      'UPDATE todos SET completed = $3, version = version + 1, updated_at = now() ' +
+        'WHERE user_id = $1 AND id = $2 AND version = ANY($4) ' +
+        'RETURNING id, user_id, title, description, completed, version, created_at, updated_at',
+    );
+    expect(sent.at(-1)!.values).toEqual([OWNER, othersTodo.id, true, [3, 4]]);
+  });
+});
+
+describe('the list statements and their index', () => {
+  beforeAll(async () => {
+    // Enough rows over enough users for the planner to prefer an index on its own merits.
+    await dataSource.query(`
+      INSERT INTO todos (user_id, title, completed, created_at)
+      SELECT 'user-' || (n % 500), 'todo ' || n, n % 3 = 0,
+             now() - make_interval(secs => n)
+      FROM generate_series(1, 50000) AS n`);
+    await dataSource.query('ANALYZE todos');
+  });
+
+  async function planOf({ text, values }: Sent): Promise<string> {
+    const rows = await dataSource.query<{ 'QUERY PLAN': string }[]>(`EXPLAIN ${text}`, values);
+    return rows.map((row) => row['QUERY PLAN']).join('\n');
+  }
+
+  it.each([
+    ['the first page', {}],
+    ['a later page', { after: true }],
+    ['a filtered page', { completed: false, after: true }],
+  ])('serves %s from the index, with no sort', async (_, options) => {
+    const { todos, sent } = repository();
+    const first = await todos.list('user-7', { limit: 21 });
+    expect(first).toHaveLength(21);
+
+    const page = await todos.list('user-7', {
+      limit: 21,
+      completed: 'completed' in options ? options.completed : undefined,
+      after: 'after' in options ? first.at(-1) : undefined,
+    });
+    expect(page.length).toBeGreaterThan(0);
+    const plan = await planOf(sent.at(-1)!);
+
+    expect(plan).toContain(`Index Scan using "${TODOS_LIST_INDEX}" on todos`);
+    expect(plan).not.toMatch(/Sort|Seq Scan/);
+  });
+
+  it('returns the newest first, continuing strictly after the cursor', async () => {
+    const { todos } = repository();
+    const first = await todos.list('user-7', { limit: 5 });
+    const next = await todos.list('user-7', { limit: 5, after: first.at(-1) });
+    const all = await todos.list('user-7', { limit: 10 });
+    expect([...first, ...next].map((t) => t.id)).toEqual(all.map((t) => t.id));
+    const times = all.map((t) => t.createdAt.getTime());
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+  });
+});
