@@ -4,12 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '../src/database/data-source-options';
 import { AppProcess } from './support/app-process';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
 import { freePort, portIsOpen } from './support/free-port';
 import { openConnection, parseRawReply, request } from './support/http';
+import {
+  dropScratchDatabases,
+  migratedDataSource,
+  scratchDatabase,
+} from './support/scratch-database';
 import { expectProblem } from './support/problem';
 import { testDatabaseUrl } from './support/test-env';
 
@@ -73,33 +76,6 @@ async function recordOutcome(
   }
 }
 
-/** A database of this suite's own on the test server, migrated like the shared one. */
-async function createIsolatedDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const serverUrl = testDatabaseUrl();
-  const name = `todo_shutdown_${process.pid}_${Date.now()}`;
-  const admin = new Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
-  const migrator = new DataSource(
-    buildDataSourceOptions(url.toString(), { poolSize: 1, migrationsRun: false }),
-  );
-  await migrator.initialize();
-  await migrator.runMigrations({ transaction: 'each' });
-  await migrator.destroy();
-  return {
-    url: url.toString(),
-    drop: async () => {
-      const client = new Client({ connectionString: serverUrl });
-      await client.connect();
-      await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await client.end();
-    },
-  };
-}
-
 /**
  * Waits until `count` sessions wait on the lock `lockerPid` holds: the requests are parked. (A
  * connection the pool opens meanwhile waits too, while still starting.) Asked from a client of
@@ -146,18 +122,21 @@ describe('graceful shutdown (SIGTERM)', () => {
   });
 
   describe('with DATABASE_URL', () => {
-    let database: { url: string; drop: () => Promise<void> };
+    /** A database of this suite's own on the test server, migrated like the shared one. */
+    let database: { url: string };
     let app: AppProcess | undefined;
     let locker: Client | undefined;
 
     beforeAll(async () => {
-      database = await createIsolatedDatabase();
+      const url = await scratchDatabase('todo_shutdown');
+      await (await migratedDataSource(url, 1)).destroy();
+      database = { url };
     });
 
     afterAll(async () => {
       app?.kill();
       await locker?.end().catch(() => undefined);
-      await database?.drop();
+      await dropScratchDatabases();
     });
 
     it('answers every request it accepted, exits 0, and keeps exactly the todos it confirmed', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { buildDataSourceOptions } from '../../src/database/data-source-options';
+import { testDatabaseUrl } from './test-env';
 
 /**
  * Scratch databases on the e2e PostgreSQL (TEST_DATABASE_URL, started by the global setup), for
@@ -14,7 +15,7 @@ export async function scratchDatabase(prefix = 'scratch'): Promise<string> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   await withAdmin((admin) => admin.query(`CREATE DATABASE ${name}`));
   created.push(name);
-  const url = new URL(process.env.TEST_DATABASE_URL!);
+  const url = new URL(testDatabaseUrl());
   url.pathname = `/${name}`;
   return url.toString();
 }
@@ -36,7 +37,7 @@ export async function migratedDataSource(url: string, poolSize = 2): Promise<Dat
 }
 
 async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: process.env.TEST_DATABASE_URL });
+  const client = new Client({ connectionString: testDatabaseUrl() });
   await client.connect();
   try {
     return await work(client);
