@@ -13,7 +13,7 @@ export interface JwksDocument {
 }
 
 /**
- * Fetches a JWKS with bounded effort: one overall deadline, no redirects (a redirect
+ * Fetches a JWKS within fixed limits: one overall deadline, no redirects (a redirect
  * could move key discovery to a host nobody configured), a size cap read as a stream so a huge
  * body is never buffered, and a body that must be a JSON object with a `keys` array.
  */
