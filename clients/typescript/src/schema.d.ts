@@ -172,7 +172,7 @@ export interface components {
        */
       description?: string | null;
       /** @default false */
-      completed: boolean;
+      completed?: boolean;
     };
     UpdateTodo: {
       /**
@@ -186,7 +186,7 @@ export interface components {
        */
       description?: string | null;
       /** @default false */
-      completed: boolean;
+      completed?: boolean;
     };
     FieldError: {
       /**
