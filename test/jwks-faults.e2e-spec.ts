@@ -6,7 +6,7 @@ import { Reply } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * SPEC §4 JWKS rules against a key server that misbehaves on purpose: every failed fetch keeps
+ * The JWKS rules against a key server that misbehaves on purpose: every failed fetch keeps
  * the known keys working, a token whose key cannot be known is 503 + Retry-After, the key set
  * follows the issuer (removed keys stop working, `use: enc` and mislabelled keys are never
  * used), and a flood of unknown `kid`s cannot make the API hammer the key server.

@@ -213,7 +213,7 @@ describe('public routes and the OpenAPI document', () => {
         key,
         missing: [],
       });
-      // Bodies are JSON only (SPEC §5), and the document says so.
+      // Bodies are JSON only, and the document says so.
       if (operation.requestBody) {
         expect(Object.keys(operation.requestBody.content)).toEqual(['application/json']);
       }

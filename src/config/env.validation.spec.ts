@@ -11,7 +11,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('validateEnv', () => {
-  it('applies the SPEC defaults to an empty environment', () => {
+  it('applies the documented defaults to an empty environment', () => {
     const config = validateEnv({});
     expect(config.http).toEqual({
       host: '0.0.0.0',

@@ -10,7 +10,7 @@ import {
 
 export type RawEnv = Record<string, string | undefined>;
 
-/** Thrown when the environment is invalid; holds one line per problem (SPEC §3). */
+/** Thrown when the environment is invalid; holds one line per problem. */
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.join('\n')}`);

@@ -1,4 +1,4 @@
-/** The largest JWKS document accepted; a real key set is a few KiB (SPEC §4). */
+/** The largest JWKS document accepted; a real key set is a few KiB. */
 export const MAX_JWKS_BYTES = 1024 * 1024;
 
 export class JwksFetchError extends Error {
@@ -13,7 +13,7 @@ export interface JwksDocument {
 }
 
 /**
- * Fetches a JWKS with the limits SPEC §4 sets: one overall deadline, no redirects (a redirect
+ * Fetches a JWKS within fixed limits: one overall deadline, no redirects (a redirect
  * could move key discovery to a host nobody configured), a size cap read as a stream so a huge
  * body is never buffered, and a body that must be a JSON object with a `keys` array.
  */

@@ -25,7 +25,7 @@ const KEYS = Object.fromEntries(KINDS.map((kind) => [kind, publicKey(kind)])) as
   KeyObject
 >;
 
-/** The truth table of SPEC §4, written out rather than derived: which key type serves which alg. */
+/** Which key type serves which alg, written out rather than derived so the code cannot check itself. */
 const FITS: Record<KeyKind, JwtAlgorithm[]> = {
   ed25519: ['EdDSA', 'Ed25519'],
   ed448: [],
