@@ -211,6 +211,44 @@ describe('JwksKeyStore', () => {
     expect(await keys.findKey('EdDSA', 'a')).toEqual({ status: 'unknown' });
   });
 
+  it.each([
+    ['[null]', [null]],
+    ['[1]', [1]],
+    ['["key"]', ['key']],
+    ['[[]]', [[]]],
+    ['[true]', [true]],
+    ['a good key beside null', 'good+null'],
+  ])(
+    'treats keys: %s as a failed fetch: known keys keep working, unknown ones are 503',
+    async (_name, entries) => {
+      serve([jwk('ed25519', 'a')]);
+      const keys = store({ jwksCooldownSeconds: 0 });
+      await keys.onApplicationBootstrap();
+      const known = await keys.findKey('EdDSA', 'a');
+      expect(known).toMatchObject({ status: 'found' });
+      const served = entries === 'good+null' ? [jwk('ed25519', 'b'), null] : entries;
+      serve(served as unknown[]);
+
+      expect(await keys.findKey('EdDSA', 'b')).toEqual({ status: 'unavailable' });
+      const after = await keys.findKey('EdDSA', 'a');
+      expect(after).toMatchObject({ status: 'found' });
+      expect(after.status === 'found' && keys.isCurrent(after.key)).toBe(true);
+      expect(fetchMock).toHaveBeenCalledTimes(2);
+      expect(Logger.prototype.warn).toHaveBeenCalledWith(
+        expect.stringContaining('"keys" holds an entry that is not a JSON object'),
+      );
+    },
+  );
+
+  it('still reads objects that are not usable keys as absent keys, not as a failed fetch', async () => {
+    serve([jwk('ed25519', 'a')]);
+    const keys = store({ jwksCooldownSeconds: 0 });
+    await keys.onApplicationBootstrap();
+    serve([{ kty: 'OKP' }, { hello: 'world' }]);
+    expect(await keys.findKey('EdDSA', 'unknown')).toEqual({ status: 'unknown' });
+    expect(await keys.findKey('EdDSA', 'a')).toEqual({ status: 'unknown' });
+  });
+
   it('refreshes a stale key set after the TTL even when the TTL is shorter than the cooldown', async () => {
     serve([jwk('ed25519', 'a')]);
     const keys = store({ jwksCacheTtlSeconds: 1, jwksCooldownSeconds: 30 });
