@@ -55,6 +55,17 @@ function checkingInterval(requestTimeoutMs: number): number {
   return Math.min(5_000, Math.max(250, Math.floor(requestTimeoutMs / 4)));
 }
 
+/**
+ * Fastify's `trustProxy` from TRUST_PROXY: a list of proxy addresses as is; a hop count as a
+ * function trusting that many hops, since Fastify no longer takes a number (a hop count cannot
+ * tell a proxy from a client that connects directly, so a list is the safer setting).
+ */
+function trustProxyOption(trustProxy: number | string[]) {
+  if (Array.isArray(trustProxy)) return trustProxy;
+  if (trustProxy === 0) return false;
+  return (_address: string, hop: number) => hop < trustProxy;
+}
+
 export interface CreateAppOptions {
   /** Replaces the pino logger (tests capture logs with it). */
   logger?: Logger;
@@ -90,6 +101,7 @@ export async function createApp(
     // ever: queries on pooled connections have no timeout of their own. The answer is a 503.
     handlerTimeout: config.http.handlerTimeoutMs,
     routerOptions: { maxParamLength: 200 },
+    trustProxy: trustProxyOption(config.http.trustProxy),
     // Off: drainOnClose answers requests that arrive during shutdown with a problem+json 503.
     return503OnClosing: false,
     clientErrorHandler,
