@@ -11,7 +11,7 @@ import { RateLimitGuard } from './rate-limit.guard';
 })
 class RateLimitStorageModule {}
 
-/** Rate limiting with @nestjs/throttler over counters shared through PostgreSQL by all instances. */
+/** Rate limiting with @nestjs/throttler over counters shared through PostgreSQL. */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({
