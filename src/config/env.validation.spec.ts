@@ -20,6 +20,7 @@ describe('validateEnv', () => {
       trustProxy: 0,
       requestTimeoutMs: 30_000,
       handlerTimeoutMs: 10_000,
+      shutdownDelaySeconds: 0,
     });
     expect(config.database.url).toBeUndefined();
     expect(config.database.migrationsRun).toBe(true);
@@ -35,6 +36,10 @@ describe('validateEnv', () => {
       jwksTimeoutMs: 5000,
     });
     expect(config.logLevel).toBe('info');
+  });
+
+  it('reads SHUTDOWN_DELAY_SECONDS', () => {
+    expect(validateEnv({ SHUTDOWN_DELAY_SECONDS: '15' }).http.shutdownDelaySeconds).toBe(15);
   });
 
   it('derives the JWKS URL, issuer and audience from BETTER_AUTH_URL', () => {
@@ -98,6 +103,9 @@ describe('validateEnv', () => {
     ['HTTP_REQUEST_TIMEOUT_MS', '999', 'an integer from 1000 to 600000'],
     ['HTTP_REQUEST_TIMEOUT_MS', '1.5', 'an integer from 1000 to 600000'],
     ['HTTP_HANDLER_TIMEOUT_MS', '0', 'an integer from 1000 to 600000'],
+    ['SHUTDOWN_DELAY_SECONDS', '-1', 'an integer from 0 to 300'],
+    ['SHUTDOWN_DELAY_SECONDS', '301', 'an integer from 0 to 300'],
+    ['SHUTDOWN_DELAY_SECONDS', '1.5', 'an integer from 0 to 300'],
   ])(
     'refuses %s=%s, naming the variable, the value and what is expected',
     (name, value, expected) => {

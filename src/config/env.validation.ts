@@ -171,6 +171,7 @@ export function validateEnv(env: RawEnv): AppConfig {
       trustProxy: trustProxy(read('TRUST_PROXY'), fail),
       requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
       handlerTimeoutMs: integer('HTTP_HANDLER_TIMEOUT_MS', 10_000, 1000, 600_000),
+      shutdownDelaySeconds: integer('SHUTDOWN_DELAY_SECONDS', 0, 0, 300),
     },
     database: {
       url: databaseUrl,
