@@ -33,6 +33,7 @@ describe('validateEnv', () => {
       jwksCacheTtlSeconds: 600,
       jwksCooldownSeconds: 30,
       jwksTimeoutMs: 5000,
+      jwksMaxStaleSeconds: 86_400,
     });
     expect(config.logLevel).toBe('info');
   });
@@ -97,6 +98,16 @@ describe('validateEnv', () => {
       expect(problems[0]).toContain(expected);
     },
   );
+
+  it('reads JWKS_MAX_STALE_SECONDS, and refuses one shorter than JWKS_CACHE_TTL_SECONDS', () => {
+    expect(validateEnv({ JWKS_MAX_STALE_SECONDS: '3600' }).auth.jwksMaxStaleSeconds).toBe(3600);
+    expect(problemsOf({ JWKS_MAX_STALE_SECONDS: '0' })).toEqual([
+      'JWKS_MAX_STALE_SECONDS="0": expected an integer from 1 to 2592000',
+    ]);
+    expect(problemsOf({ JWKS_CACHE_TTL_SECONDS: '600', JWKS_MAX_STALE_SECONDS: '599' })).toEqual([
+      'JWKS_MAX_STALE_SECONDS="599": expected at least JWKS_CACHE_TTL_SECONDS (600)',
+    ]);
+  });
 
   it('reports every problem at once, not just the first', () => {
     const problems = problemsOf({ PORT: '0', LOG_LEVEL: 'loud', JWT_ALGORITHMS: 'HS256' });
