@@ -111,7 +111,8 @@ export async function createApp(
     // answered as problem+json like every other error.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(error, request, reply),
-    // Off: drainOnClose answers requests that arrive during shutdown with a problem+json 503.
+    // Off: during the drain, drainOnClose serves what still arrives on open connections (a 503
+    // there would reach a proxy's client as a failure) and closes each connection after it.
     return503OnClosing: false,
     clientErrorHandler,
   });
