@@ -30,6 +30,11 @@ export interface HttpConfig {
   requestTimeoutMs: number;
   /** Longest time the server takes to answer a request once it has arrived; then 503. */
   handlerTimeoutMs: number;
+  /**
+   * On SIGTERM, how long readiness answers 503 while every request is still served, so that a
+   * load balancer stops sending before the drain begins.
+   */
+  shutdownDelaySeconds: number;
 }
 
 export interface DatabaseConfig {
