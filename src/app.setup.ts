@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage } from 'node:http';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
-import { documentAuthModes } from './auth/auth.openapi';
+import { documentAuthModes, documentAuthorization } from './auth/auth.openapi';
+import { PROTECTED_RESOURCE_METADATA_PATH } from './auth/oauth-resource-metadata.controller';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { inheritedKeys } from './common/inherited-keys';
@@ -108,7 +109,7 @@ export async function createApp(
 async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
-  app.setGlobalPrefix('api');
+  app.setGlobalPrefix('api', { exclude: [PROTECTED_RESOURCE_METADATA_PATH] });
   // On SIGTERM/SIGINT: stop accepting, finish the requests in flight, run the shutdown hooks (the
   // pool, the embedded database), then exit 0. Without useProcessExit Nest re-raises the signal,
   // and the process that shut down cleanly reports "killed by SIGTERM".
@@ -155,5 +156,5 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     exposedHeaders: ['ETag', 'Location', 'Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
     maxAge: 600,
   });
-  setupSwagger(app, documentAuthModes);
+  setupSwagger(app, documentAuthModes, documentAuthorization(config.auth));
 }

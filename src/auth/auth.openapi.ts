@@ -1,7 +1,16 @@
 import { OpenAPIObject } from '@nestjs/swagger';
 import { problemContent } from '../common/api-problem-response.decorator';
-import { BEARER_SCHEME } from '../common/swagger';
+import { BEARER_SCHEME, OpenApiPostProcessor } from '../common/swagger';
+import { AuthConfig } from '../config/app-config';
+import { ORG_ROLES_EXTENSION } from './decorators/org-roles.decorator';
 import { AUTH_MODE_EXTENSION } from './decorators/public.decorator';
+import { ROLES_EXTENSION } from './decorators/roles.decorator';
+import { SCOPES_EXTENSION } from './decorators/scopes.decorator';
+
+/** The OAuth 2.0 security scheme, declared only when OAUTH_RESOURCE turns access tokens on. */
+export const OAUTH2_SCHEME = 'oauth2';
+
+const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
 const RETRY_AFTER = {
   'Retry-After': { description: 'Seconds to wait before retrying.', schema: { type: 'integer' } },
@@ -14,7 +23,7 @@ const RETRY_AFTER = {
  */
 export function documentAuthModes(document: OpenAPIObject): void {
   for (const pathItem of Object.values(document.paths)) {
-    for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+    for (const method of METHODS) {
       const operation = pathItem[method];
       if (!operation) continue;
       const extensions = operation as unknown as Record<string, unknown>;
@@ -49,4 +58,85 @@ export function documentAuthModes(document: OpenAPIObject): void {
       };
     }
   }
+}
+
+/**
+ * Says on each operation which roles, organization roles and OAuth scopes it needs (read off
+ * the same decorators the authorization guard reads) and documents the 403 that follows. With
+ * OAUTH_RESOURCE set, it also declares the OAuth 2.0 scheme (authorization code with PKCE
+ * against Better Auth's OAuth provider) and names each operation's scopes under it; without it
+ * the document has the bearer scheme only, as before.
+ */
+export function documentAuthorization(auth: AuthConfig): OpenApiPostProcessor {
+  return (document) => {
+    const oauth = auth.oauth;
+    const scopeUsers = new Map<string, string[]>();
+    for (const [path, pathItem] of Object.entries(document.paths)) {
+      for (const method of METHODS) {
+        const operation = pathItem[method];
+        if (!operation || operation.security?.length === 0) continue;
+        const extensions = operation as unknown as Record<string, unknown>;
+        const roles = extensions[ROLES_EXTENSION] as string[] | undefined;
+        const orgRoles = extensions[ORG_ROLES_EXTENSION] as string[] | undefined;
+        const scopes = extensions[SCOPES_EXTENSION] as string[] | undefined;
+        const needs: string[] = [];
+        if (roles) needs.push(`role ${roles.join(' or ')}`);
+        if (orgRoles) needs.push(`organization role ${orgRoles.join(' or ')}`);
+        if (oauth) {
+          needs.push(
+            scopes
+              ? `for OAuth access tokens, scope ${scopes.join(' or ')}`
+              : 'no OAuth access tokens (session JWTs only)',
+          );
+        }
+        if (needs.length > 0) {
+          const line = `Needs: ${needs.join('; ')}.`;
+          operation.description = operation.description
+            ? `${operation.description}\n\n${line}`
+            : line;
+          operation.responses['403'] ??= {
+            description: 'The token lacks a role, organization role or scope this operation needs.',
+            headers: {
+              'WWW-Authenticate': {
+                description:
+                  'For OAuth access tokens: Bearer realm="api", error="insufficient_scope", scope="<needed>".',
+                schema: { type: 'string' },
+              },
+            },
+            content: problemContent(),
+          };
+        }
+        if (oauth && scopes) {
+          operation.security = [...(operation.security ?? []), { [OAUTH2_SCHEME]: scopes }];
+          for (const scope of scopes) {
+            scopeUsers.set(scope, [
+              ...(scopeUsers.get(scope) ?? []),
+              `${method.toUpperCase()} ${path}`,
+            ]);
+          }
+        }
+      }
+    }
+    if (!oauth) return;
+    const authServer = `${auth.betterAuthUrl}/api/auth`;
+    document.components ??= {};
+    document.components.securitySchemes ??= {};
+    document.components.securitySchemes[OAUTH2_SCHEME] = {
+      type: 'oauth2',
+      description:
+        "Access tokens from Better Auth's OAuth provider, requested with " +
+        `resource=${oauth.resource} (authorization code with PKCE).`,
+      flows: {
+        authorizationCode: {
+          authorizationUrl: `${authServer}/oauth2/authorize`,
+          tokenUrl: `${authServer}/oauth2/token`,
+          scopes: Object.fromEntries(
+            [...scopeUsers.keys()]
+              .sort()
+              .map((scope) => [scope, `Allows ${scopeUsers.get(scope)?.join(', ')}.`]),
+          ),
+        },
+      },
+    };
+  };
 }

@@ -25,6 +25,7 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { Scopes } from '../auth/decorators/scopes.decorator';
 import { ApiProblemResponse } from '../common/api-problem-response.decorator';
 import { CreateTodoDto } from './dto/create-todo.dto';
 import { ListTodosQueryDto } from './dto/list-todos-query.dto';
@@ -43,13 +44,17 @@ import {
 } from './todos.api-docs';
 import { TodosService } from './todos.service';
 
-/** The caller's todos. HTTP only: ownership, validation of state and SQL live in TodosService. */
+/**
+ * The caller's todos. HTTP only: ownership, validation of state and SQL live in TodosService.
+ * OAuth clients need `todos:read` to read and `todos:write` to change them.
+ */
 @ApiTags('todos')
 @Controller('todos')
 export class TodosController {
   constructor(private readonly todos: TodosService) {}
 
   @Get()
+  @Scopes('todos:read')
   @ApiOperation({ summary: 'List your todos, newest first (keyset pagination).' })
   @ApiOkResponse({ type: TodoPageDto, description: 'One page of your todos.' })
   @ApiProblemResponse(HttpStatus.BAD_REQUEST, 'A bad limit, cursor or completed; see `errors`.')
@@ -67,6 +72,7 @@ export class TodosController {
   }
 
   @Post()
+  @Scopes('todos:write')
   @ApiOperation({ summary: 'Create a todo.' })
   @ApiBody({ type: CreateTodoDto })
   @ApiCreatedResponse({
@@ -90,6 +96,7 @@ export class TodosController {
   }
 
   @Get(':id')
+  @Scopes('todos:read')
   @ApiOperation({ summary: 'Get one of your todos.' })
   @ApiHeader({
     name: 'If-None-Match',
@@ -114,6 +121,7 @@ export class TodosController {
   }
 
   @Patch(':id')
+  @Scopes('todos:write')
   @ApiOperation({ summary: 'Change any of title, description, completed (at least one).' })
   @ApiBody({ type: UpdateTodoDto })
   @ApiIfMatch()
@@ -132,6 +140,7 @@ export class TodosController {
   }
 
   @Delete(':id')
+  @Scopes('todos:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ summary: 'Delete one of your todos.' })
   @ApiIfMatch()
