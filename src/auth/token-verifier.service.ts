@@ -88,7 +88,7 @@ export class TokenVerifier {
       throw new InvalidTokenException('encrypted tokens (JWE) are not accepted');
     }
     if (parts.length !== 3) {
-      // The reason itself (it is the error_description) must point the client to the JWT. Better
+      // The reason is the error_description, so it alone must point the client to the JWT. Better
       // Auth's OAuth provider issues opaque access tokens when the client names no resource.
       if (this.oauth) {
         throw new InvalidTokenException(

@@ -3,7 +3,9 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ActiveOrganization } from '../auth/authenticated-user';
 import { CurrentOrganization } from '../auth/decorators/current-organization.decorator';
 import { OrgRoles } from '../auth/decorators/org-roles.decorator';
+import { OrganizationAccessException } from '../auth/auth.errors';
 import { ApiProblemResponse } from '../common/api-problem-response.decorator';
+import { problemExample } from '../common/problem-example';
 import { OrganizationDto } from './organization.dto';
 
 /**
@@ -16,7 +18,16 @@ export class OrganizationController {
   @Get()
   @ApiOperation({ summary: "The caller's active organization and their roles in it." })
   @ApiOkResponse({ type: OrganizationDto })
-  @ApiProblemResponse(HttpStatus.FORBIDDEN, 'The token names no active organization.')
+  @ApiProblemResponse(HttpStatus.FORBIDDEN, {
+    description: 'The token names no active organization.',
+    examples: {
+      noActiveOrganization: problemExample(
+        'No active organization in the token',
+        OrganizationAccessException.noActiveOrganization(),
+        '/api/organization',
+      ),
+    },
+  })
   current(@CurrentOrganization() organization: ActiveOrganization): OrganizationDto {
     return { id: organization.id, roles: [...organization.roles] };
   }

@@ -11,8 +11,11 @@ export class ProfileController {
   @Get()
   // `openid` alone also opens the profile: it is what an OIDC client asks for to know the user.
   @Scopes('profile', 'openid')
-  @ApiOperation({ summary: "The caller's profile, read from the token's claims (no database)." })
-  @ApiOkResponse({ type: ProfileDto })
+  @ApiOperation({
+    operationId: 'getProfile',
+    summary: "The caller's profile, read from the token's claims (no database).",
+  })
+  @ApiOkResponse({ type: ProfileDto, description: 'Who the token says the caller is.' })
   profile(@CurrentUser() user: AuthenticatedUser): ProfileDto {
     return {
       id: user.id,

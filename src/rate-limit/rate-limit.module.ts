@@ -11,7 +11,7 @@ import { RateLimitGuard } from './rate-limit.guard';
 })
 class RateLimitStorageModule {}
 
-/** Rate limiting with @nestjs/throttler over counters shared through PostgreSQL (SPEC §10). */
+/** Rate limiting with @nestjs/throttler over counters shared through PostgreSQL. */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({

@@ -26,7 +26,6 @@ import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Scopes } from '../auth/decorators/scopes.decorator';
-import { ApiProblemResponse } from '../common/api-problem-response.decorator';
 import { CreateTodoDto } from './dto/create-todo.dto';
 import { ListTodosQueryDto } from './dto/list-todos-query.dto';
 import { TodoIdParamDto } from './dto/todo-id-param.dto';
@@ -37,9 +36,12 @@ import { decodeTodoCursor } from './todo-cursor';
 import { formatEtag, ifNoneMatchMatches, parseIfMatch } from './todo-etag';
 import { Todo } from './todo.entity';
 import {
+  ApiCreateTodoProblems,
+  ApiDeleteTodoProblems,
+  ApiGetTodoProblems,
   ApiIfMatch,
-  ApiJsonBodyProblems,
-  ApiTodoByIdProblems,
+  ApiListTodosProblems,
+  ApiUpdateTodoProblems,
   ETAG_RESPONSE_HEADER,
 } from './todos.api-docs';
 import { TodosService } from './todos.service';
@@ -55,9 +57,12 @@ export class TodosController {
 
   @Get()
   @Scopes('todos:read')
-  @ApiOperation({ summary: 'List your todos, newest first (keyset pagination).' })
+  @ApiOperation({
+    operationId: 'listTodos',
+    summary: 'List your todos, newest first (keyset pagination).',
+  })
   @ApiOkResponse({ type: TodoPageDto, description: 'One page of your todos.' })
-  @ApiProblemResponse(HttpStatus.BAD_REQUEST, 'A bad limit, cursor or completed; see `errors`.')
+  @ApiListTodosProblems()
   async list(
     @CurrentUser() user: AuthenticatedUser,
     @Query() query: ListTodosQueryDto,
@@ -73,7 +78,7 @@ export class TodosController {
 
   @Post()
   @Scopes('todos:write')
-  @ApiOperation({ summary: 'Create a todo.' })
+  @ApiOperation({ operationId: 'createTodo', summary: 'Create a todo.' })
   @ApiBody({ type: CreateTodoDto })
   @ApiCreatedResponse({
     type: TodoDto,
@@ -83,8 +88,7 @@ export class TodosController {
       ...ETAG_RESPONSE_HEADER,
     },
   })
-  @ApiProblemResponse(HttpStatus.BAD_REQUEST, 'Validation failed; `errors` names each field.')
-  @ApiJsonBodyProblems()
+  @ApiCreateTodoProblems()
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: CreateTodoDto,
@@ -97,7 +101,7 @@ export class TodosController {
 
   @Get(':id')
   @Scopes('todos:read')
-  @ApiOperation({ summary: 'Get one of your todos.' })
+  @ApiOperation({ operationId: 'getTodo', summary: 'Get one of your todos.' })
   @ApiHeader({
     name: 'If-None-Match',
     required: false,
@@ -105,7 +109,7 @@ export class TodosController {
   })
   @ApiOkResponse({ type: TodoDto, headers: ETAG_RESPONSE_HEADER, description: 'The todo.' })
   @ApiNotModifiedResponse({ description: 'If-None-Match names the current version.' })
-  @ApiTodoByIdProblems()
+  @ApiGetTodoProblems()
   async findOne(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { id }: TodoIdParamDto,
@@ -122,12 +126,14 @@ export class TodosController {
 
   @Patch(':id')
   @Scopes('todos:write')
-  @ApiOperation({ summary: 'Change any of title, description, completed (at least one).' })
+  @ApiOperation({
+    operationId: 'updateTodo',
+    summary: 'Change any of title, description, completed (at least one).',
+  })
   @ApiBody({ type: UpdateTodoDto })
   @ApiIfMatch()
   @ApiOkResponse({ type: TodoDto, headers: ETAG_RESPONSE_HEADER, description: 'The changed todo.' })
-  @ApiTodoByIdProblems()
-  @ApiJsonBodyProblems()
+  @ApiUpdateTodoProblems()
   async update(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { id }: TodoIdParamDto,
@@ -142,10 +148,10 @@ export class TodosController {
   @Delete(':id')
   @Scopes('todos:write')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Delete one of your todos.' })
+  @ApiOperation({ operationId: 'deleteTodo', summary: 'Delete one of your todos.' })
   @ApiIfMatch()
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiTodoByIdProblems()
+  @ApiDeleteTodoProblems()
   async remove(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { id }: TodoIdParamDto,
