@@ -23,6 +23,8 @@ const API_TAGS: ApiTag[] = [
   { name: 'todos', description: "The caller's own todos." },
   { name: 'profile', description: 'Who the bearer token says the caller is.' },
   { name: 'health', description: 'Liveness and readiness probes; no token needed.' },
+  { name: 'organization', description: "The caller's active Better Auth organization." },
+  { name: 'admin', description: 'Counts for operators (role admin); never user content.' },
 ];
 
 /** Request bodies are capped at 64 KiB: a todo is far smaller, and the cap bounds memory. */

@@ -16,7 +16,10 @@ export class AdminController {
 
   @Get('stats')
   @Header('cache-control', 'no-store')
-  @ApiOperation({ summary: 'Counts across all users (role admin): never any user content.' })
+  @ApiOperation({
+    operationId: 'getAdminStats',
+    summary: 'Counts across all users (role admin): never any user content.',
+  })
   @ApiOkResponse({ type: AdminStatsDto })
   stats(): Promise<AdminStatsDto> {
     return this.admin.stats();

@@ -1,11 +1,11 @@
-import { Controller, Get, HttpStatus } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { ActiveOrganization } from '../auth/authenticated-user';
-import { CurrentOrganization } from '../auth/decorators/current-organization.decorator';
+import {
+  ApiActiveOrganizationRequired,
+  CurrentOrganization,
+} from '../auth/decorators/current-organization.decorator';
 import { OrgRoles } from '../auth/decorators/org-roles.decorator';
-import { OrganizationAccessException } from '../auth/auth.errors';
-import { ApiProblemResponse } from '../common/api-problem-response.decorator';
-import { problemExample } from '../common/problem-example';
 import { OrganizationDto } from './organization.dto';
 
 /**
@@ -16,18 +16,12 @@ import { OrganizationDto } from './organization.dto';
 @Controller('organization')
 export class OrganizationController {
   @Get()
-  @ApiOperation({ summary: "The caller's active organization and their roles in it." })
-  @ApiOkResponse({ type: OrganizationDto })
-  @ApiProblemResponse(HttpStatus.FORBIDDEN, {
-    description: 'The token names no active organization.',
-    examples: {
-      noActiveOrganization: problemExample(
-        'No active organization in the token',
-        OrganizationAccessException.noActiveOrganization(),
-        '/api/organization',
-      ),
-    },
+  @ApiOperation({
+    operationId: 'getOrganization',
+    summary: "The caller's active organization and their roles in it.",
   })
+  @ApiOkResponse({ type: OrganizationDto })
+  @ApiActiveOrganizationRequired('/api/organization')
   current(@CurrentOrganization() organization: ActiveOrganization): OrganizationDto {
     return { id: organization.id, roles: [...organization.roles] };
   }
@@ -35,6 +29,7 @@ export class OrganizationController {
   @Get('admin-check')
   @OrgRoles('owner', 'admin')
   @ApiOperation({
+    operationId: 'checkOrganizationAdmin',
     summary: 'Answers 200 when the caller is an owner or admin of the active organization.',
   })
   @ApiOkResponse({ type: OrganizationDto })

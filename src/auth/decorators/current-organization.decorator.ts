@@ -1,8 +1,11 @@
 import {
   createParamDecorator,
   ExecutionContext,
+  HttpStatus,
   InternalServerErrorException,
 } from '@nestjs/common';
+import { ApiProblemResponse } from '../../common/api-problem-response.decorator';
+import { problemExample } from '../../common/problem-example';
 import { OrganizationAccessException } from '../auth.errors';
 import { ActiveOrganization, AuthenticatedUser } from '../authenticated-user';
 
@@ -23,3 +26,16 @@ export const CurrentOrganization = createParamDecorator(
     return user.organization;
   },
 );
+
+/** Documents the 403 that @CurrentOrganization() answers when the token names no organization. */
+export const ApiActiveOrganizationRequired = (path: string) =>
+  ApiProblemResponse(HttpStatus.FORBIDDEN, {
+    description: 'The token names no active organization.',
+    examples: {
+      noActiveOrganization: problemExample(
+        'No active organization in the token',
+        OrganizationAccessException.noActiveOrganization(),
+        path,
+      ),
+    },
+  });
