@@ -1,19 +1,21 @@
 import { BadRequestException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FastifyReply, FastifyRequest, LogController } from 'fastify';
+import { FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, maxHeaderSize } from 'node:http';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { documentAuthModes, documentAuthorization } from './auth/auth.openapi';
 import { PROTECTED_RESOURCE_METADATA_PATH } from './auth/oauth-resource-metadata.controller';
+import { unreadableBody } from './common/body-encoding';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { inheritedKeys } from './common/inherited-keys';
 import { addSecurityHeaders } from './common/security-headers';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
+import { sendProblem } from './common/problem-details.filter';
 import { ApiTag, describeTags, setupSwagger } from './common/swagger';
 import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
@@ -104,7 +106,14 @@ export async function createApp(
     // A database that stops answering (frozen, partitioned) would otherwise hold a request for
     // ever: queries on pooled connections have no timeout of their own. The answer is a 503.
     handlerTimeout: config.http.handlerTimeoutMs,
-    routerOptions: { maxParamLength: 200 },
+    // Path parameters as long as Node lets a request line be: each route judges its own (an :id
+    // that is not a UUID is the same 400 at any length), instead of the router answering a long
+    // one with its own 414. The router's limit guards regex parameters, which no route has.
+    routerOptions: { maxParamLength: maxHeaderSize },
+    // Errors the router raises before any route runs (a malformed percent-encoding, say) are
+    // answered as problem+json like every other error.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(error, request, reply),
     // Off: drainOnClose answers requests that arrive during shutdown with a problem+json 503.
     return503OnClosing: false,
     clientErrorHandler,
@@ -136,6 +145,12 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
   });
   // In-flight requests get as long to finish as a request gets to arrive, within MAX_DRAIN_MS.
   drainOnClose(fastify, Math.min(config.http.requestTimeoutMs, MAX_DRAIN_MS));
+  // A body in another charset or with a content coding is refused on its headers, before it is read.
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    const refusal = unreadableBody(request.headers);
+    if (refusal) done(refusal);
+    else done(null, payload);
+  });
   // JSON only: text/plain (Fastify's other built-in parser) is refused with 415.
   fastify.removeContentTypeParser('text/plain');
   // Fastify's own JSON parser (with its prototype-poisoning checks), behind a nesting limit.

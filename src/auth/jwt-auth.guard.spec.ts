@@ -59,6 +59,12 @@ class PublicController {
 
 type TestRequest = FastifyRequest & { user?: AuthenticatedUser };
 
+function fakeReply(): FastifyReply {
+  const reply = { header: jest.fn() };
+  reply.header.mockReturnValue(reply);
+  return reply as unknown as FastifyReply;
+}
+
 function fakeRequest(authorization?: string): TestRequest {
   const rawHeaders = authorization === undefined ? [] : ['Authorization', authorization];
   return {
@@ -72,9 +78,10 @@ function contextFor(
   controller: new () => object,
   method: string,
   request: TestRequest,
+  reply: FastifyReply = fakeReply(),
 ): ExecutionContext {
   const handler = (controller.prototype as Record<string, () => void>)[method];
-  return new ExecutionContextHost([request, {} as FastifyReply], controller, handler);
+  return new ExecutionContextHost([request, reply], controller, handler);
 }
 
 describe('JwtAuthGuard', () => {
@@ -116,6 +123,12 @@ describe('JwtAuthGuard', () => {
       );
       expect(request.user).toBeUndefined();
       expect(verify).not.toHaveBeenCalled();
+    });
+
+    it('leaves caching to the route (no Cache-Control from the guard)', async () => {
+      const reply = fakeReply();
+      await guard.canActivate(contextFor(MixedController, 'open', fakeRequest(), reply));
+      expect(reply.header).not.toHaveBeenCalled();
     });
 
     it('ignores even a bad token (a public route does not read it)', async () => {
@@ -167,6 +180,24 @@ describe('JwtAuthGuard', () => {
   });
 
   describe('protected routes (no decorator)', () => {
+    it.each([
+      ['a valid token', 'Bearer good-token'],
+      ['a bad token', 'Bearer forged'],
+      ['no token', undefined],
+    ])('marks the answer no-store with %s, before authenticating', async (_case, header) => {
+      const reply = fakeReply();
+      await guard
+        .canActivate(contextFor(ProtectedController, 'handler', fakeRequest(header), reply))
+        .catch(() => undefined);
+      expect(reply.header).toHaveBeenCalledWith('cache-control', 'no-store');
+    });
+
+    it('marks an @OptionalAuth() answer no-store too (it may hold the user)', async () => {
+      const reply = fakeReply();
+      await guard.canActivate(contextFor(MixedController, 'optional', fakeRequest(), reply));
+      expect(reply.header).toHaveBeenCalledWith('cache-control', 'no-store');
+    });
+
     it('refuses a request without a token with 401 and the plain challenge', async () => {
       const request = fakeRequest();
       const error = await refusal(contextFor(ProtectedController, 'handler', request));

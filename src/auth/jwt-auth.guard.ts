@@ -13,6 +13,9 @@ import { JWT_STRATEGY } from './jwt.strategy';
 /**
  * The global guard (registered as APP_GUARD): deny by default, so a route added tomorrow is
  * protected without anyone remembering to protect it. Only @Public() opens a route.
+ *
+ * Every answer of a route that is not @Public() carries `Cache-Control: no-store`, errors
+ * included, set here so a new protected route gets it without anyone remembering to.
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
@@ -27,6 +30,8 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    // The answer is one user's data: neither a shared cache nor the browser's may keep it.
+    void context.switchToHttp().getResponse<FastifyReply>().header('cache-control', 'no-store');
     if (
       this.reflector.getAllAndOverride<boolean>(IS_OPTIONAL_AUTH_KEY, targets) &&
       !hasAuthorizationHeader(request)

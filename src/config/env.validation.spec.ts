@@ -98,6 +98,61 @@ describe('validateEnv', () => {
     },
   );
 
+  describe('a variable set to the empty string', () => {
+    // A value, not an absence: each would otherwise silently fall back to its default.
+    it.each([
+      'JWT_AUDIENCE',
+      'JWT_ISSUER',
+      'JWKS_URL',
+      'BETTER_AUTH_URL',
+      'DATABASE_URL',
+      'PORT',
+      'DATABASE_POOL_SIZE',
+      'EMBEDDED_POSTGRES_PORT',
+      'JWT_CLOCK_TOLERANCE_SECONDS',
+      'JWKS_CACHE_TTL_SECONDS',
+      'JWKS_COOLDOWN_SECONDS',
+      'JWKS_TIMEOUT_MS',
+      'TOKEN_CACHE_MAX_ENTRIES',
+      'TOKEN_CACHE_MAX_AGE_SECONDS',
+      'HTTP_REQUEST_TIMEOUT_MS',
+      'HTTP_HANDLER_TIMEOUT_MS',
+      'THROTTLE_TTL_SECONDS',
+      'THROTTLE_USER_LIMIT',
+      'THROTTLE_ANONYMOUS_LIMIT',
+      'JWT_ALGORITHMS',
+      'JWT_ALGORITHM',
+      'LOG_LEVEL',
+      'NODE_ENV',
+      'MIGRATIONS_RUN',
+      'HOST',
+      'CORS_ORIGINS',
+      'EMBEDDED_POSTGRES_DATA_DIR',
+    ])('refuses %s=, naming it once', (name) => {
+      expect(problemsOf({ [name]: '' })).toEqual([
+        `${name}="": expected a value (unset the variable to get its default)`,
+      ]);
+    });
+
+    it('refuses blanks too, showing them as given', () => {
+      expect(problemsOf({ JWT_AUDIENCE: '  ' })).toEqual([
+        'JWT_AUDIENCE="  ": expected a value (unset the variable to get its default)',
+      ]);
+    });
+
+    it('reports every empty variable at once, with the other problems', () => {
+      const problems = problemsOf({ JWT_AUDIENCE: '', JWKS_URL: '', PORT: '', LOG_LEVEL: 'loud' });
+      expect(problems).toHaveLength(4);
+      for (const name of ['JWT_AUDIENCE', 'JWKS_URL', 'PORT', 'LOG_LEVEL']) {
+        expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}=`)));
+      }
+    });
+
+    it('still means "no proxy" for TRUST_PROXY', () => {
+      expect(validateEnv({ TRUST_PROXY: '' }).http.trustProxyHops).toBe(0);
+    });
+  });
+
   it('reports every problem at once, not just the first', () => {
     const problems = problemsOf({ PORT: '0', LOG_LEVEL: 'loud', JWT_ALGORITHMS: 'HS256' });
     expect(problems).toHaveLength(3);

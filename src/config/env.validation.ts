@@ -23,6 +23,8 @@ const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 const DEFAULT_BETTER_AUTH_URL = 'http://localhost:3000';
 const DEFAULT_CORS_ORIGINS = 'http://localhost:3000,http://127.0.0.1:3000';
 const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+/** Where an empty value has an obvious meaning of its own: no proxy to trust. */
+const EMPTY_MEANS_UNSET = new Set(['TRUST_PROXY']);
 
 /**
  * Reads every variable, collecting all problems before failing so that an operator fixes a
@@ -30,13 +32,23 @@ const SECRET_VARIABLES = new Set(['DATABASE_URL']);
  */
 export function validateEnv(env: RawEnv): AppConfig {
   const problems: string[] = [];
+  const refusedEmpty = new Set<string>();
 
-  const read = (name: string): string | undefined => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
   const fail = (name: string, value: string, expected: string): void => {
     problems.push(`${name}=${JSON.stringify(displayValue(name, value))}: expected ${expected}`);
+  };
+  // Set but empty is a value, not an absence: taking the default instead would quietly run with
+  // something the operator did not ask for (JWT_AUDIENCE= must not mean "the default audience").
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    if (value === undefined) return undefined;
+    const trimmed = value.trim();
+    if (trimmed !== '') return trimmed;
+    if (!EMPTY_MEANS_UNSET.has(name) && !refusedEmpty.has(name)) {
+      refusedEmpty.add(name);
+      fail(name, value, 'a value (unset the variable to get its default)');
+    }
+    return undefined;
   };
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const value = read(name);
@@ -257,7 +269,7 @@ function isLoopbackHost(hostname: string): boolean {
 
 /** Hides the password of a connection URL; other values are shown as given. */
 function displayValue(name: string, value: string): string {
-  if (!SECRET_VARIABLES.has(name)) return value;
+  if (!SECRET_VARIABLES.has(name) || value.trim() === '') return value;
   const url = parseUrl(value);
   if (url?.password) {
     url.password = '***';

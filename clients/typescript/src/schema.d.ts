@@ -229,7 +229,7 @@ export interface components {
        */
       description?: string | null;
       /** @default false */
-      completed: boolean;
+      completed?: boolean;
     };
     UpdateTodo: {
       /**
@@ -243,7 +243,7 @@ export interface components {
        */
       description?: string | null;
       /** @default false */
-      completed: boolean;
+      completed?: boolean;
     };
     OrganizationDto: {
       /**
@@ -541,7 +541,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is not UTF-8 application/json. */
+      /** @description The body is not application/json, names a charset other than UTF-8, or has a Content-Encoding other than identity (then Accept-Encoding: identity says so). */
       415: {
         headers: {
           [name: string]: unknown;
@@ -821,7 +821,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is not UTF-8 application/json. */
+      /** @description The body is not application/json, names a charset other than UTF-8, or has a Content-Encoding other than identity (then Accept-Encoding: identity says so). */
       415: {
         headers: {
           [name: string]: unknown;
