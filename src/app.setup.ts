@@ -67,6 +67,17 @@ function checkingInterval(requestTimeoutMs: number): number {
   return Math.min(5_000, Math.max(250, Math.floor(requestTimeoutMs / 4)));
 }
 
+/**
+ * Fastify's `trustProxy` from TRUST_PROXY: a list of proxy addresses as is; a hop count as a
+ * function trusting that many hops, since Fastify no longer takes a number (a hop count cannot
+ * tell a proxy from a client that connects directly, so a list is the safer setting).
+ */
+function trustProxyOption(trustProxy: number | string[]) {
+  if (Array.isArray(trustProxy)) return trustProxy;
+  if (trustProxy === 0) return false;
+  return (_address: string, hop: number) => hop < trustProxy;
+}
+
 export interface CreateAppOptions {
   /** Replaces the pino logger (tests capture logs with it). */
   logger?: Logger;
@@ -110,11 +121,13 @@ export async function createApp(
     // that is not a UUID is the same 400 at any length), instead of the router answering a long
     // one with its own 414. The router's limit guards regex parameters, which no route has.
     routerOptions: { maxParamLength: maxHeaderSize },
+    trustProxy: trustProxyOption(config.http.trustProxy),
     // Errors the router raises before any route runs (a malformed percent-encoding, say) are
     // answered as problem+json like every other error.
     frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
       sendProblem(error, request, reply),
-    // Off: drainOnClose answers requests that arrive during shutdown with a problem+json 503.
+    // Off: during the drain, drainOnClose serves what still arrives on open connections (a 503
+    // there would reach a proxy's client as a failure) and closes each connection after it.
     return503OnClosing: false,
     clientErrorHandler,
   });

@@ -8,6 +8,7 @@ import {
   InvalidTokenException,
   KeysUnavailableException,
   MissingTokenException,
+  TokenOutsideTimeWindowException,
 } from './auth.errors';
 import { AuthenticatedUser } from './authenticated-user';
 import { OptionalAuth } from './decorators/optional-auth.decorator';
@@ -231,6 +232,27 @@ describe('JwtAuthGuard', () => {
       expect(JSON.stringify(jest.mocked(request.log.warn).mock.calls)).not.toContain('forged');
       expect(recordFailure).toHaveBeenCalledTimes(1);
     });
+
+    it('never counts a request without a token, nor answers it 429', async () => {
+      recordFailure.mockResolvedValue(new ThrottlerException());
+      const error = await refusal(contextFor(ProtectedController, 'handler', fakeRequest()));
+      expect(error).toBeInstanceOf(MissingTokenException);
+      expect(recordFailure).not.toHaveBeenCalled();
+    });
+
+    it.each(['token expired', 'token not yet valid', 'token issued in the future'])(
+      'never counts a genuine token refused as "%s", nor answers it 429',
+      async (reason) => {
+        recordFailure.mockResolvedValue(new ThrottlerException());
+        const outside = new TokenOutsideTimeWindowException(reason);
+        verify.mockRejectedValue(outside);
+        const error = await refusal(
+          contextFor(ProtectedController, 'handler', fakeRequest('Bearer expired')),
+        );
+        expect(error).toBe(outside);
+        expect(recordFailure).not.toHaveBeenCalled();
+      },
+    );
 
     it('answers 429 instead of 401 once the address is over its failure budget', async () => {
       const tooMany = new ThrottlerException();

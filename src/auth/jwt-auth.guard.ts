@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
-import { MissingTokenException } from './auth.errors';
+import { MissingTokenException, TokenOutsideTimeWindowException } from './auth.errors';
 import { AuthenticatedUser } from './authenticated-user';
 import { hasAuthorizationHeader } from './bearer-token';
 import { IS_OPTIONAL_AUTH_KEY } from './decorators/optional-auth.decorator';
@@ -41,9 +41,10 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     try {
       return (await super.canActivate(context)) as boolean;
     } catch (error) {
-      // Refusals count against the client address (memory only: no database, no JWKS), and an
-      // address over its limit gets 429 instead of yet another 401. 503s are our fault, not its.
-      if (error instanceof HttpException && error.getStatus() === 401) {
+      // Garbage and forged tokens count against the client address (memory only: no database,
+      // no JWKS), and an address over its limit gets 429 instead of yet another 401. 503s are our
+      // fault, not its.
+      if (countsAsFailedAttempt(error)) {
         const reply = context.switchToHttp().getResponse<FastifyReply>();
         throw (await this.failedAuthLimiter.recordFailure(request, reply)) ?? error;
       }
@@ -66,6 +67,20 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     }
     return user;
   }
+}
+
+/**
+ * Behind a shared proxy or NAT one attacker's garbage puts everybody's address over the limit;
+ * a request without a token and a genuine token outside its time window must still get their
+ * 401 then, or honest clients never learn to sign in or refresh. Neither proves an attack.
+ */
+function countsAsFailedAttempt(error: unknown): boolean {
+  return (
+    error instanceof HttpException &&
+    error.getStatus() === 401 &&
+    !(error instanceof MissingTokenException) &&
+    !(error instanceof TokenOutsideTimeWindowException)
+  );
 }
 
 function statusOf(error: unknown): number {

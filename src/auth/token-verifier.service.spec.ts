@@ -98,6 +98,14 @@ describe('TokenVerifier', () => {
     });
   });
 
+  it.each([
+    ['255 characters', 'u'.repeat(255)],
+    ['255 astral characters', '\u{1F600}'.repeat(255)],
+    ['non-ASCII letters and spaces', 'Zoë O\u2019Brien 用户'],
+  ])('accepts a sub of %s', async (_name, sub) => {
+    expect((await verifier.verify(token(header, claims({ sub })))).id).toBe(sub);
+  });
+
   it.each<[string, () => string, string]>([
     [
       'a session token',
@@ -138,6 +146,41 @@ describe('TokenVerifier', () => {
     ],
     ['a numeric sub', () => token(header, claims({ sub: 7 })), 'invalid sub claim'],
     ['an empty sub', () => token(header, claims({ sub: '' })), 'missing or empty sub claim'],
+    [
+      'a sub of 256 characters',
+      () => token(header, claims({ sub: 'u'.repeat(256) })),
+      'sub claim too long',
+    ],
+    [
+      'a sub of 256 astral characters',
+      () => token(header, claims({ sub: '\u{1F600}'.repeat(256) })),
+      'sub claim too long',
+    ],
+    [
+      'a sub with NUL',
+      () => token(header, claims({ sub: 'user\u00001' })),
+      'control characters in sub claim',
+    ],
+    [
+      'a sub with a newline',
+      () => token(header, claims({ sub: 'user\n1' })),
+      'control characters in sub claim',
+    ],
+    [
+      'a sub with DEL',
+      () => token(header, claims({ sub: 'user\u007f' })),
+      'control characters in sub claim',
+    ],
+    [
+      'a sub with a C1 control',
+      () => token(header, claims({ sub: 'user\u0085' })),
+      'control characters in sub claim',
+    ],
+    [
+      'a sub with a lone surrogate',
+      () => token(header, claims({ sub: 'user\ud800' })),
+      'malformed sub claim',
+    ],
     [
       'exp 1e400',
       () =>

@@ -171,9 +171,10 @@ export function validateEnv(env: RawEnv): AppConfig {
       host: read('HOST') ?? '0.0.0.0',
       port: integer('PORT', 8000, 1, 65535),
       corsOrigins: corsOrigins.map((origin) => origin.replace(/\/$/, '')),
-      trustProxyHops: trustProxy(read('TRUST_PROXY'), fail),
+      trustProxy: trustProxy(read('TRUST_PROXY'), fail),
       requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
       handlerTimeoutMs: integer('HTTP_HANDLER_TIMEOUT_MS', 10_000, 1000, 600_000),
+      shutdownDelaySeconds: integer('SHUTDOWN_DELAY_SECONDS', 0, 0, 300),
     },
     database: {
       url: databaseUrl,
@@ -204,6 +205,7 @@ export function validateEnv(env: RawEnv): AppConfig {
       ttlSeconds: integer('THROTTLE_TTL_SECONDS', 60, 1, 3_600),
       userLimit: integer('THROTTLE_USER_LIMIT', 600, 1, 1_000_000),
       anonymousLimit: integer('THROTTLE_ANONYMOUS_LIMIT', 120, 1, 1_000_000),
+      ipv6Prefix: integer('RATE_LIMIT_IPV6_PREFIX', 64, 16, 128),
     },
   };
 
@@ -238,12 +240,46 @@ function oauthConfig(
   return { resource, issuer: issuerRaw || jwtIssuer };
 }
 
-function trustProxy(value: string | undefined, fail: (n: string, v: string, e: string) => void) {
+/**
+ * TRUST_PROXY: unset or `false` for none, a hop count (`true` is one hop), or comma-separated
+ * proxy addresses and CIDR ranges. `true` is not Fastify's "trust every hop": that would take
+ * the leftmost X-Forwarded-For entry, which the client writes itself.
+ */
+function trustProxy(
+  value: string | undefined,
+  fail: (n: string, v: string, e: string) => void,
+): number | string[] {
   if (value === undefined || value.toLowerCase() === 'false') return 0;
   if (value.toLowerCase() === 'true') return 1;
-  if (/^\d+$/.test(value) && Number(value) <= 10) return Number(value);
-  fail('TRUST_PROXY', value, 'false, true (one proxy) or the number of proxy hops (0-10)');
+  if (/^\d+$/.test(value)) {
+    if (Number(value) <= 10) return Number(value);
+  } else {
+    const entries = value.split(',').map((entry) => entry.trim());
+    if (entries.every(isAddressOrCidr)) return entries;
+  }
+  fail(
+    'TRUST_PROXY',
+    value,
+    'false, true (one proxy), a number of proxy hops (0-10), or comma-separated proxy addresses/CIDRs (e.g. 10.0.0.0/8,fd00::/8, or loopback, linklocal, uniquelocal)',
+  );
   return 0;
+}
+
+/** Names Fastify's trustProxy (proxy-addr) expands to the matching private ranges. */
+const TRUST_PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `203.0.113.7`, `10.0.0.0/8`, `2001:db8::1`, `fd00::/8`, or a range name. */
+function isAddressOrCidr(entry: string): boolean {
+  if (TRUST_PROXY_RANGE_NAMES.has(entry)) return true;
+  // A zone id (fe80::1%eth0) names an interface, not a proxy.
+  if (entry.includes('%')) return false;
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (slash === -1) return true;
+  const bits = entry.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) >= 1 && Number(bits) <= (version === 4 ? 32 : 128);
 }
 
 function parseUrl(value: string): URL | undefined {

@@ -28,7 +28,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Readiness: the database answers and a JWKS key set is loaded. */
+    /** Readiness: the database answers and a JWKS key set is loaded (503 from SIGTERM on). */
     get: operations['getReadiness'];
     put?: never;
     post?: never;
@@ -351,7 +351,7 @@ export interface operations {
           'application/json': components['schemas']['Readiness'];
         };
       };
-      /** @description A dependency is down; retry after Retry-After. */
+      /** @description A dependency is down, or the instance is shutting down; retry after Retry-After. */
       503: {
         headers: {
           /** @description Seconds to wait. */
