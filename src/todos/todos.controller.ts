@@ -22,6 +22,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
@@ -44,6 +45,7 @@ import {
   ApiUpdateTodoProblems,
   ETAG_RESPONSE_HEADER,
 } from './todos.api-docs';
+import { TODO_PAGE_RESPONSE, TODO_RESPONSE } from './todos.response-schemas';
 import { TodosService } from './todos.service';
 
 /**
@@ -57,6 +59,7 @@ export class TodosController {
 
   @Get()
   @Scopes('todos:read')
+  @RouteSchema(TODO_PAGE_RESPONSE)
   @ApiOperation({
     operationId: 'listTodos',
     summary: 'List your todos, newest first (keyset pagination).',
@@ -78,6 +81,7 @@ export class TodosController {
 
   @Post()
   @Scopes('todos:write')
+  @RouteSchema(TODO_RESPONSE)
   @ApiOperation({ operationId: 'createTodo', summary: 'Create a todo.' })
   @ApiBody({ type: CreateTodoDto })
   @ApiCreatedResponse({
@@ -101,6 +105,7 @@ export class TodosController {
 
   @Get(':id')
   @Scopes('todos:read')
+  @RouteSchema(TODO_RESPONSE)
   @ApiOperation({ operationId: 'getTodo', summary: 'Get one of your todos.' })
   @ApiHeader({
     name: 'If-None-Match',
@@ -126,6 +131,7 @@ export class TodosController {
 
   @Patch(':id')
   @Scopes('todos:write')
+  @RouteSchema(TODO_RESPONSE)
   @ApiOperation({
     operationId: 'updateTodo',
     summary: 'Change any of title, description, completed (at least one).',
