@@ -375,6 +375,11 @@ describe('TokenVerifier: OAuth access tokens', () => {
     ['no client', { azp: undefined }, 'missing azp or client_id claim'],
     ['an empty azp', { azp: '' }, 'missing azp or client_id claim'],
     ['no sub (a client credentials token)', { sub: undefined }, 'missing or empty sub claim'],
+    [
+      'sub = the client (a client credentials token)',
+      { sub: 'client-a' },
+      'client credentials tokens (no user) are not accepted',
+    ],
   ])('refuses an access token with %s', async (_name, extra, reason) => {
     expect((await refusal(verifier, token(accessHeader, accessClaims(extra)))).reason).toBe(reason);
   });

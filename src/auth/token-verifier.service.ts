@@ -314,6 +314,11 @@ function accessTokenGrant(payload: JWTPayload): AccessTokenGrant {
     (value): value is string => typeof value === 'string' && value !== '',
   );
   if (clientId === undefined) throw new InvalidTokenException('missing azp or client_id claim');
+  // Better Auth's client-credentials tokens carry the client id as `sub`: they act for no user,
+  // and every route here serves a user's own data, so taking the client for a user is refused.
+  if (payload.sub === clientId || payload.sub === payload.client_id) {
+    throw new InvalidTokenException('client credentials tokens (no user) are not accepted');
+  }
   if (typeof payload.scope !== 'string') throw new InvalidTokenException('invalid scope claim');
   return { clientId, scopes: payload.scope.split(' ').filter((scope) => scope !== '') };
 }
