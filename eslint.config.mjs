@@ -22,6 +22,8 @@ const PUBLIC_FILES = {
   metrics: ['metrics.service'],
   health: [],
   profile: [],
+  admin: [],
+  organization: [],
 };
 const FEATURES = Object.keys(PUBLIC_FILES);
 const BASE = ['common', 'config'];
@@ -65,13 +67,14 @@ const boundaries = [...BASE, ...FEATURES].map((folder) => {
 export default tseslint.config(
   {
     ignores: [
-      'dist/**',
+      '**/dist/**',
       'coverage/**',
       '.data/**',
       'node_modules/**',
       'eslint.config.mjs',
       'jest.config.js',
       'jest.scale.config.js',
+      'jest.browser.config.js',
     ],
   },
   eslint.configs.recommended,
