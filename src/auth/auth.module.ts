@@ -2,6 +2,7 @@ import { Logger, Module, OnModuleInit } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { AppConfigService } from '../config/app-config.service';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { AuthRefusalLog } from './auth-refusal-log';
 import { JwksKeyStore } from './jwks/jwks-key-store';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
@@ -9,7 +10,7 @@ import { TokenVerifier } from './token-verifier.service';
 
 @Module({
   imports: [PassportModule, RateLimitModule],
-  providers: [JwksKeyStore, TokenVerifier, JwtStrategy, JwtAuthGuard],
+  providers: [JwksKeyStore, TokenVerifier, JwtStrategy, JwtAuthGuard, AuthRefusalLog],
   exports: [JwksKeyStore, JwtAuthGuard],
 })
 export class AuthModule implements OnModuleInit {

@@ -59,6 +59,8 @@ export interface AuthConfig {
   jwksCooldownSeconds: number;
   jwksTimeoutMs: number;
   tokenCache: { maxEntries: number; maxAgeSeconds: number };
+  /** Refusal log lines per second and reason; past it, one summary line per second. */
+  refusalLogLinesPerSecond: number;
 }
 
 export interface ThrottleConfig {
