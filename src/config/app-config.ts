@@ -58,6 +58,8 @@ export interface AuthConfig {
   jwksCacheTtlSeconds: number;
   jwksCooldownSeconds: number;
   jwksTimeoutMs: number;
+  /** How long after the last successful JWKS fetch its keys may still verify tokens. */
+  jwksMaxStaleSeconds: number;
   tokenCache: { maxEntries: number; maxAgeSeconds: number };
   /** Refusal log lines per second and reason; past it, one summary line per second. */
   refusalLogLinesPerSecond: number;

@@ -34,6 +34,7 @@ describe('validateEnv', () => {
       jwksCacheTtlSeconds: 600,
       jwksCooldownSeconds: 30,
       jwksTimeoutMs: 5000,
+      jwksMaxStaleSeconds: 86_400,
     });
     expect(config.logLevel).toBe('info');
   });
@@ -117,6 +118,16 @@ describe('validateEnv', () => {
     },
   );
 
+  it('reads JWKS_MAX_STALE_SECONDS, and refuses one shorter than JWKS_CACHE_TTL_SECONDS', () => {
+    expect(validateEnv({ JWKS_MAX_STALE_SECONDS: '3600' }).auth.jwksMaxStaleSeconds).toBe(3600);
+    expect(problemsOf({ JWKS_MAX_STALE_SECONDS: '0' })).toEqual([
+      'JWKS_MAX_STALE_SECONDS="0": expected an integer from 1 to 2592000',
+    ]);
+    expect(problemsOf({ JWKS_CACHE_TTL_SECONDS: '600', JWKS_MAX_STALE_SECONDS: '599' })).toEqual([
+      'JWKS_MAX_STALE_SECONDS="599": expected at least JWKS_CACHE_TTL_SECONDS (600)',
+    ]);
+  });
+
   it.each<[string, number | string[]]>([
     ['false', 0],
     ['true', 1],
@@ -152,6 +163,7 @@ describe('validateEnv', () => {
       'JWKS_CACHE_TTL_SECONDS',
       'JWKS_COOLDOWN_SECONDS',
       'JWKS_TIMEOUT_MS',
+      'JWKS_MAX_STALE_SECONDS',
       'TOKEN_CACHE_MAX_ENTRIES',
       'TOKEN_CACHE_MAX_AGE_SECONDS',
       'HTTP_REQUEST_TIMEOUT_MS',

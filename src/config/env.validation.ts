@@ -161,6 +161,17 @@ export function validateEnv(env: RawEnv): AppConfig {
     }
   }
 
+  const jwksCacheTtlSeconds = integer('JWKS_CACHE_TTL_SECONDS', 600, 1, 86_400);
+  const jwksMaxStaleSeconds = integer('JWKS_MAX_STALE_SECONDS', 86_400, 1, 2_592_000);
+  // Keys must be asked for again before they stop verifying, or every TTL would end in 503s.
+  if (jwksMaxStaleSeconds < jwksCacheTtlSeconds) {
+    fail(
+      'JWKS_MAX_STALE_SECONDS',
+      String(jwksMaxStaleSeconds),
+      `at least JWKS_CACHE_TTL_SECONDS (${jwksCacheTtlSeconds})`,
+    );
+  }
+
   const config: AppConfig = {
     nodeEnv,
     logLevel: oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
@@ -189,9 +200,10 @@ export function validateEnv(env: RawEnv): AppConfig {
       audiences,
       algorithms,
       clockToleranceSeconds: integer('JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
-      jwksCacheTtlSeconds: integer('JWKS_CACHE_TTL_SECONDS', 600, 1, 86_400),
+      jwksCacheTtlSeconds,
       jwksCooldownSeconds: integer('JWKS_COOLDOWN_SECONDS', 30, 0, 3_600),
       jwksTimeoutMs: integer('JWKS_TIMEOUT_MS', 5000, 100, 60_000),
+      jwksMaxStaleSeconds,
       tokenCache: {
         maxEntries: integer('TOKEN_CACHE_MAX_ENTRIES', 10_000, 0, 1_000_000),
         maxAgeSeconds: integer('TOKEN_CACHE_MAX_AGE_SECONDS', 300, 0, 3_600),
