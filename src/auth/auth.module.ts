@@ -1,17 +1,30 @@
 import { Logger, Module, OnModuleInit } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AppConfigService } from '../config/app-config.service';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { AuthRefusalLog } from './auth-refusal-log';
+import { AuthorizationGuard } from './authorization.guard';
 import { JwksKeyStore } from './jwks/jwks-key-store';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
+import { OAuthResourceMetadata } from './oauth-resource-metadata';
+import { OAuthResourceMetadataController } from './oauth-resource-metadata.controller';
 import { TokenVerifier } from './token-verifier.service';
 
 @Module({
-  imports: [PassportModule, RateLimitModule],
-  providers: [JwksKeyStore, TokenVerifier, JwtStrategy, JwtAuthGuard, AuthRefusalLog],
-  exports: [JwksKeyStore, JwtAuthGuard],
+  imports: [PassportModule, RateLimitModule, DiscoveryModule],
+  controllers: [OAuthResourceMetadataController],
+  providers: [
+    JwksKeyStore,
+    TokenVerifier,
+    JwtStrategy,
+    JwtAuthGuard,
+    AuthorizationGuard,
+    OAuthResourceMetadata,
+    AuthRefusalLog,
+  ],
+  exports: [JwksKeyStore, JwtAuthGuard, AuthorizationGuard],
 })
 export class AuthModule implements OnModuleInit {
   private readonly logger = new Logger(AuthModule.name);

@@ -63,6 +63,15 @@ export interface AuthConfig {
   tokenCache: { maxEntries: number; maxAgeSeconds: number };
   /** Refusal log lines per second and reason; past it, one summary line per second. */
   refusalLogLinesPerSecond: number;
+  /** OAuth access tokens (Better Auth's OAuth provider); undefined when OAUTH_RESOURCE is unset. */
+  oauth: OAuthConfig | undefined;
+}
+
+export interface OAuthConfig {
+  /** This API's resource identifier: access tokens must name it in `aud`. */
+  resource: string;
+  /** The `iss` of access tokens (Better Auth: `<baseURL>/api/auth` unless its jwt.issuer is set). */
+  issuer: string;
 }
 
 export interface ThrottleConfig {
