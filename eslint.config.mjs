@@ -67,12 +67,13 @@ const boundaries = [...BASE, ...FEATURES].map((folder) => {
 export default tseslint.config(
   {
     ignores: [
-      'dist/**',
+      '**/dist/**',
       'coverage/**',
       '.data/**',
       'node_modules/**',
       'eslint.config.mjs',
       'jest.config.js',
+      'jest.browser.config.js',
     ],
   },
   eslint.configs.recommended,

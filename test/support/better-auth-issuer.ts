@@ -21,6 +21,11 @@ export interface IssuerOptions {
   host?: string;
   /** Sees every HTTP request before Better Auth does (the benchmark counts JWKS fetches with it). */
   onRequest?: (request: IncomingMessage) => void;
+  /**
+   * Browser origins (a frontend) Better Auth trusts and CORS lets call it with credentials, as a
+   * real deployment configures for its web app.
+   */
+  trustedOrigins?: string[];
 }
 
 /** For `signRaw`: build the token by hand, to put what a JWT library would refuse into it. */
@@ -72,8 +77,10 @@ export class BetterAuthIssuer {
   static async start(options: IssuerOptions = {}): Promise<BetterAuthIssuer> {
     const alg = options.alg ?? 'EdDSA';
     const route: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
+    const trusted = new Set(options.trustedOrigins ?? []);
     const server = createServer((req, res) => {
       options.onRequest?.(req);
+      if (allowCors(req, res, trusted)) return;
       route.handler?.(req, res);
     });
     await new Promise<void>((resolve) =>
@@ -82,7 +89,7 @@ export class BetterAuthIssuer {
     const { port } = server.address() as AddressInfo;
     const url = `http://${options.host === 'localhost' ? 'localhost' : '127.0.0.1'}:${port}`;
     const db: MemoryDb = { user: [], session: [], account: [], verification: [], jwks: [] };
-    const auth = createAuth(url, db, alg, options.audience);
+    const auth = createAuth(url, db, alg, options.audience, [...trusted]);
     const nodeHandler = toNodeHandler(auth);
     route.handler = (req, res) => void nodeHandler(req, res);
     return new BetterAuthIssuer(url, server, auth, db, alg);
@@ -197,13 +204,37 @@ export class BetterAuthIssuer {
   }
 }
 
-function createAuth(url: string, db: MemoryDb, alg: BetterAuthAlgorithm, audience?: string) {
+/**
+ * CORS for the trusted browser origins (Better Auth leaves CORS to the server around it): their
+ * credentialed calls are allowed; true when this answered a preflight and the request is done.
+ */
+function allowCors(req: IncomingMessage, res: ServerResponse, trusted: Set<string>): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined || !trusted.has(origin)) return false;
+  res.setHeader('access-control-allow-origin', origin);
+  res.setHeader('access-control-allow-credentials', 'true');
+  res.setHeader('vary', 'Origin');
+  if (req.method !== 'OPTIONS') return false;
+  res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
+  res.setHeader('access-control-allow-headers', 'content-type, authorization');
+  res.setHeader('access-control-max-age', '600');
+  res.writeHead(204).end();
+  return true;
+}
+
+function createAuth(
+  url: string,
+  db: MemoryDb,
+  alg: BetterAuthAlgorithm,
+  audience: string | undefined,
+  trustedOrigins: string[],
+) {
   return betterAuth({
     baseURL: url,
     secret: randomBytes(32).toString('hex'),
     database: memoryAdapter(db),
     emailAndPassword: { enabled: true, autoSignIn: true },
-    trustedOrigins: [url],
+    trustedOrigins: [url, ...trustedOrigins],
     logger: { disabled: true },
     telemetry: { enabled: false },
     plugins: [
