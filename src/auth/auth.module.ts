@@ -3,6 +3,7 @@ import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AppConfigService } from '../config/app-config.service';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { AuthRefusalLog } from './auth-refusal-log';
 import { AuthorizationGuard } from './authorization.guard';
 import { JwksKeyStore } from './jwks/jwks-key-store';
 import { JwtAuthGuard } from './jwt-auth.guard';
@@ -21,6 +22,7 @@ import { TokenVerifier } from './token-verifier.service';
     JwtAuthGuard,
     AuthorizationGuard,
     OAuthResourceMetadata,
+    AuthRefusalLog,
   ],
   exports: [JwksKeyStore, JwtAuthGuard, AuthorizationGuard],
 })

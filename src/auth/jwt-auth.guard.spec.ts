@@ -3,7 +3,9 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { ThrottlerException } from '@nestjs/throttler';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfigService } from '../config/app-config.service';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
+import { AuthRefusalLog } from './auth-refusal-log';
 import {
   InvalidTokenException,
   KeysUnavailableException,
@@ -91,11 +93,20 @@ describe('JwtAuthGuard', () => {
   const verify = jest.fn<Promise<AuthenticatedUser>, [string]>();
   const recordFailure = jest.fn<Promise<ThrottlerException | undefined>, unknown[]>();
   let guard: JwtAuthGuard;
+  let refusalLog: AuthRefusalLog;
 
   beforeAll(() => {
     new JwtStrategy({ verify } as unknown as TokenVerifier);
-    guard = new JwtAuthGuard(new Reflector(), { recordFailure } as unknown as FailedAuthLimiter);
+    const config = { auth: { refusalLogLinesPerSecond: 1000 } } as AppConfigService;
+    refusalLog = new AuthRefusalLog(config);
+    guard = new JwtAuthGuard(
+      new Reflector(),
+      { recordFailure } as unknown as FailedAuthLimiter,
+      refusalLog,
+    );
   });
+
+  afterAll(() => refusalLog.onModuleDestroy());
 
   beforeEach(() => {
     verify.mockReset();

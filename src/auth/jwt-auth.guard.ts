@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
+import { AuthRefusalLog } from './auth-refusal-log';
 import { MissingTokenException, TokenOutsideTimeWindowException } from './auth.errors';
 import { AuthenticatedUser } from './authenticated-user';
 import { hasAuthorizationHeader } from './bearer-token';
@@ -22,6 +23,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
   constructor(
     private readonly reflector: Reflector,
     private readonly failedAuthLimiter: FailedAuthLimiter,
+    private readonly refusalLog: AuthRefusalLog,
   ) {
     super();
   }
@@ -52,7 +54,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     }
   }
 
-  /** Logs each refusal once, with its reason and the request id (the token is never logged). */
+  /** Logs each refusal once (within the refusal log's budget), never with the token. */
   override handleRequest<TUser = AuthenticatedUser>(
     error: unknown,
     user: TUser | false,
@@ -62,7 +64,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     if (error || !user) {
       const request = context.switchToHttp().getRequest<FastifyRequest>();
       const reason = (error as { reason?: string } | undefined)?.reason ?? 'authentication failed';
-      request.log.warn({ reason, status: statusOf(error) }, 'authentication refused');
+      this.refusalLog.refused(request, reason, statusOf(error));
       throw error instanceof Error ? error : new MissingTokenException();
     }
     return user;

@@ -61,6 +61,8 @@ export interface AuthConfig {
   /** How long after the last successful JWKS fetch its keys may still verify tokens. */
   jwksMaxStaleSeconds: number;
   tokenCache: { maxEntries: number; maxAgeSeconds: number };
+  /** Refusal log lines per second and reason; past it, one summary line per second. */
+  refusalLogLinesPerSecond: number;
   /** OAuth access tokens (Better Auth's OAuth provider); undefined when OAUTH_RESOURCE is unset. */
   oauth: OAuthConfig | undefined;
 }

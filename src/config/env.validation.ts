@@ -211,6 +211,7 @@ export function validateEnv(env: RawEnv): AppConfig {
         maxEntries: integer('TOKEN_CACHE_MAX_ENTRIES', 10_000, 0, 1_000_000),
         maxAgeSeconds: integer('TOKEN_CACHE_MAX_AGE_SECONDS', 300, 0, 3_600),
       },
+      refusalLogLinesPerSecond: integer('LOG_REFUSALS_PER_SECOND', 10, 0, 1_000_000),
       oauth,
     },
     throttle: {

@@ -1,6 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { FLUSH_INTERVAL_MS, PostgresThrottlerStorage } from './postgres-throttler-storage';
+import {
+  FLUSH_INTERVAL_MS,
+  PostgresThrottlerStorage,
+  storedKey,
+} from './postgres-throttler-storage';
 
 const TTL = 60_000;
 const LIMIT = 3;
@@ -14,15 +18,21 @@ type QueryParams = [string[], Date[], number[], Date[]];
 function fakeDataSource() {
   const query = jest.fn<Promise<unknown>, [string, unknown[]?]>();
   const dataSource = { isInitialized: true, query };
-  /** Answers the next upsert as PostgreSQL would, adding `others` hits from other instances. */
+  /**
+   * Answers the next upsert as PostgreSQL would, adding `others` hits from other instances
+   * (given by the key the caller uses; PostgreSQL sees its hash).
+   */
   const answerUpsert = (others: Record<string, number> = {}) =>
     query.mockImplementationOnce((_sql, params) => {
       const [keys, starts, hits] = params as QueryParams;
+      const byStoredKey = new Map(
+        Object.entries(others).map(([key, count]) => [storedKey(key), count]),
+      );
       return Promise.resolve(
         keys.map((key, i) => ({
           key,
           window_start: starts[i],
-          hits: hits[i] + (others[key] ?? 0),
+          hits: hits[i] + (byStoredKey.get(key) ?? 0),
         })),
       );
     });
@@ -124,9 +134,10 @@ describe('PostgresThrottlerStorage', () => {
       const [sql, params] = query.mock.calls[0];
       expect(sql).toMatch(/INSERT INTO throttle_counters[\s\S]*ON CONFLICT/);
       const [keys, starts, hits, expires] = params as QueryParams;
-      expect(keys).toEqual(['user:a', 'ip:1.2.3.4']);
+      const sent = Object.fromEntries(keys.map((key, i) => [key, hits[i]]));
+      expect(sent).toEqual({ [storedKey('user:a')]: 2, [storedKey('ip:1.2.3.4')]: 1 });
+      expect(keys).toEqual([...keys].sort());
       expect(starts).toEqual([new Date(T0), new Date(T0)]);
-      expect(hits).toEqual([2, 1]);
       expect(expires).toEqual([new Date(T0 + TTL), new Date(T0 + TTL)]);
 
       // Another instance already counted one hit for user:a: 2 + 1, then this one.
@@ -167,7 +178,7 @@ describe('PostgresThrottlerStorage', () => {
       const flushing = storage.flush();
       // One hit is "sending", one more arrives: both still count.
       expect((await hit()).totalHits).toBe(2);
-      answer([{ key: 'user:a', window_start: new Date(T0), hits: 1 }]);
+      answer([{ key: storedKey('user:a'), window_start: new Date(T0), hits: 1 }]);
       await flushing;
       expect((await hit()).totalHits).toBe(3);
 
@@ -219,7 +230,112 @@ describe('PostgresThrottlerStorage', () => {
     });
   });
 
+  describe('keys', () => {
+    it.each([
+      ['a NUL byte', 'user:a\u0000b'],
+      ['a lone surrogate', 'user:\ud800'],
+      ['10,000 characters', `ip:${'x'.repeat(10_000)}`],
+      ['quotes and SQL', "ip:1.2.3.4'); DROP TABLE todos; --"],
+    ])('reach PostgreSQL hashed, whatever they hold (%s)', async (_name, key) => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit(key);
+      answerUpsert();
+      await storage.flush();
+      const [keys] = query.mock.calls[0][1] as QueryParams;
+      expect(keys).toEqual([storedKey(key)]);
+      expect(keys[0]).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+
+    it('keep distinct keys apart after hashing', () => {
+      expect(storedKey('user:a')).not.toBe(storedKey('user:b'));
+      expect(storedKey('user:a')).toBe(storedKey('user:a'));
+    });
+  });
+
+  describe('when PostgreSQL refuses one key', () => {
+    const refused = Object.assign(new Error('index row size exceeds maximum'), { code: '54000' });
+
+    it('retries key by key: the others are shared, the refused one is counted locally', async () => {
+      const { hit, storage, query } = create();
+      await hit('user:good');
+      await hit('user:bad');
+      await hit('user:also-good');
+      const bad = storedKey('user:bad');
+      query.mockImplementation((_sql, params) => {
+        const [keys, starts, hits] = params as QueryParams;
+        if (keys.includes(bad)) return Promise.reject(refused);
+        return Promise.resolve(
+          keys.map((key, i) => ({ key, window_start: starts[i], hits: hits[i] + 10 })),
+        );
+      });
+      await storage.flush();
+
+      // The batch, then each key on its own.
+      expect(query).toHaveBeenCalledTimes(4);
+      expect((await hit('user:good')).totalHits).toBe(12);
+      expect((await hit('user:also-good')).totalHits).toBe(12);
+      expect((await hit('user:bad')).totalHits).toBe(2);
+
+      // From then on the refused key stays out of the batch: the others flush in one query.
+      query.mockClear();
+      await storage.flush();
+      expect(query).toHaveBeenCalledTimes(1);
+      expect((query.mock.calls[0][1] as QueryParams)[0]).not.toContain(bad);
+    });
+
+    it('stops retrying key by key when PostgreSQL goes away meanwhile, and keeps the hits', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit('user:x');
+      await hit('user:y');
+      query.mockRejectedValueOnce(refused);
+      query.mockRejectedValueOnce(new Error('Connection terminated unexpectedly'));
+      await storage.flush();
+      expect(query).toHaveBeenCalledTimes(2);
+      answerUpsert();
+      await storage.flush();
+      const [keys, , hits] = query.mock.calls[2][1] as QueryParams;
+      expect(keys).toHaveLength(2);
+      expect(hits).toEqual([1, 1]);
+    });
+  });
+
   describe('housekeeping', () => {
+    it('drops buckets whose window is over even while PostgreSQL is down', async () => {
+      const { hit, storage, query } = create();
+      query.mockRejectedValue(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      for (let i = 0; i < 1000; i++) await hit(`ip:10.0.${i >> 8}.${i & 0xff}`);
+      await storage.flush();
+      expect(storage.size).toBe(1000);
+      jest.setSystemTime(T0 + TTL);
+      await storage.flush();
+      expect(storage.size).toBe(0);
+    });
+
+    it('drops them on its timer even when a flush never returns (a frozen database)', async () => {
+      const { hit, storage, query } = create();
+      query.mockImplementation(() => new Promise(() => undefined));
+      await hit('ip:1');
+      await hit('ip:2');
+      await jest.advanceTimersByTimeAsync(FLUSH_INTERVAL_MS);
+      expect(query).toHaveBeenCalledTimes(1);
+      jest.setSystemTime(T0 + TTL);
+      await jest.advanceTimersByTimeAsync(FLUSH_INTERVAL_MS);
+      expect(storage.size).toBe(0);
+    });
+
+    it('keeps a blocked bucket past its window until the block ends', async () => {
+      const { hit, storage, query } = create();
+      query.mockRejectedValue(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+      jest.setSystemTime(T0 + 50_000);
+      for (let i = 0; i <= LIMIT; i++) await hit();
+      jest.setSystemTime(T0 + TTL + 1);
+      await storage.flush();
+      expect(storage.size).toBe(1);
+      jest.setSystemTime(T0 + 50_000 + BLOCK);
+      await storage.flush();
+      expect(storage.size).toBe(0);
+    });
+
     it('forgets buckets whose window and block are over, without sending them', async () => {
       const { hit, storage, query, answerUpsert } = create();
       await hit();
@@ -259,7 +375,7 @@ describe('PostgresThrottlerStorage', () => {
       await hit();
       answerUpsert();
       const shutdown = storage.onApplicationShutdown();
-      answer([{ key: 'user:a', window_start: new Date(T0), hits: 1 }]);
+      answer([{ key: storedKey('user:a'), window_start: new Date(T0), hits: 1 }]);
       await underWay;
       await shutdown;
       expect(query).toHaveBeenCalledTimes(2);

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ThrottlerStorage } from '@nestjs/throttler';
 import { ThrottlerStorageRecord } from '@nestjs/throttler/dist/throttler-storage-record.interface';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 
 /** How often local hits are added to the shared counters. */
@@ -17,6 +18,8 @@ interface Bucket {
   /** The shared total for this window as PostgreSQL last reported it (all instances). */
   shared: number;
   blockedUntil: number;
+  /** PostgreSQL refused this key: it is counted here only, so it cannot stop the others. */
+  localOnly: boolean;
 }
 
 interface CounterRow {
@@ -26,12 +29,29 @@ interface CounterRow {
 }
 
 /**
- * Rate-limit counters shared by every instance through PostgreSQL, without a
- * database round trip per request: each instance counts locally and adds its hits to the shared
- * fixed-window counters every FLUSH_INTERVAL_MS, reading back the total. The price is a little
- * slack (other instances' hits are seen up to one interval late); the gain is that rate
- * limiting costs a Map lookup on the hot path. When PostgreSQL is down, hits stay pending and
- * each instance still enforces the limit on what it sees itself.
+ * The key as stored, here and in PostgreSQL: sha256 in base64url, 43 characters of
+ * [A-Za-z0-9_-] whatever the caller put in it (a user id, an address), so no key can be too
+ * long for the index or hold a byte PostgreSQL refuses, and memory per bucket is bounded.
+ */
+export function storedKey(key: string): string {
+  return createHash('sha256').update(key).digest('base64url');
+}
+
+/**
+ * SQLSTATE classes of errors about the data sent (data exception, integrity, program limit
+ * such as an index entry too large): one key's fault, so the batch is retried key by key.
+ * Anything else (no connection, shutdown, deadlock) is PostgreSQL's state: retried whole later.
+ */
+const REFUSED_DATA = /^(22|23|54)/;
+
+/**
+ * Rate-limit counters shared by every instance through PostgreSQL, without a database round
+ * trip per request: each instance counts locally and adds its hits to the shared fixed-window
+ * counters every FLUSH_INTERVAL_MS, reading back the total. The price is a little slack (other
+ * instances' hits are seen up to one interval late); the gain is that rate limiting costs a Map
+ * lookup on the hot path. When PostgreSQL is down, hits stay pending and each instance still
+ * enforces the limit on what it sees itself; buckets whose window is over are dropped all the
+ * same, so memory stays bounded by the keys of one window.
  */
 @Injectable()
 export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplicationShutdown {
@@ -43,28 +63,39 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplication
   private lastCleanupAt = Date.now();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer = setInterval(() => {
+      // Pruning does not wait for the flush: a flush stuck on a database that stopped answering
+      // must not keep every bucket ever seen in memory.
+      this.prune(Date.now());
+      void this.flush();
+    }, FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
+  /** Buckets held in memory (one per key seen in its current window, or still blocked). */
+  get size(): number {
+    return this.buckets.size;
+  }
+
   increment(
-    key: string,
+    rawKey: string,
     ttl: number,
     limit: number,
     blockDuration: number,
   ): Promise<ThrottlerStorageRecord> {
+    const key = storedKey(rawKey);
     const now = Date.now();
     const windowStart = Math.floor(now / ttl) * ttl;
     let bucket = this.buckets.get(key);
     if (!bucket || bucket.windowStart !== windowStart) {
-      const blockedUntil = bucket?.blockedUntil ?? 0;
       bucket = {
         windowStart,
         windowEnd: windowStart + ttl,
         pending: 0,
         sending: 0,
         shared: 0,
-        blockedUntil,
+        blockedUntil: bucket?.blockedUntil ?? 0,
+        localOnly: bucket?.localOnly ?? false,
       };
       this.buckets.set(key, bucket);
     }
@@ -111,53 +142,101 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplication
     return bucket.shared + bucket.sending + bucket.pending;
   }
 
+  /** Drops buckets whose window is over and whose block, if any, has ended. */
+  private prune(now: number): void {
+    for (const [key, bucket] of this.buckets) {
+      if (bucket.windowEnd <= now && bucket.blockedUntil <= now) this.buckets.delete(key);
+    }
+  }
+
   private async sendPending(): Promise<void> {
     const now = Date.now();
+    this.prune(now);
     const batch: [string, Bucket][] = [];
     for (const [key, bucket] of this.buckets) {
-      if (bucket.pending > 0) {
+      if (bucket.pending > 0 && !bucket.localOnly) {
         bucket.sending = bucket.pending;
         bucket.pending = 0;
         batch.push([key, bucket]);
-      } else if (bucket.windowEnd <= now && bucket.blockedUntil <= now) {
-        this.buckets.delete(key);
       }
     }
     if (batch.length === 0 || !this.dataSource.isInitialized) {
       for (const [, bucket] of batch) this.restore(bucket);
       return;
     }
+    // One order for every instance, so concurrent upserts lock rows in the same order.
+    batch.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     try {
-      const rows: CounterRow[] = await this.dataSource.query(
-        `INSERT INTO throttle_counters (key, window_start, hits, expires_at)
-         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::timestamptz[])
-         ON CONFLICT (key, window_start) DO UPDATE SET hits = throttle_counters.hits + EXCLUDED.hits
-         RETURNING key, window_start, hits`,
-        [
-          batch.map(([key]) => key),
-          batch.map(([, b]) => new Date(b.windowStart)),
-          batch.map(([, b]) => b.sending),
-          batch.map(([, b]) => new Date(b.windowEnd)),
-        ],
-      );
-      const totals = new Map(
-        rows.map((row) => [`${row.key}@${row.window_start.getTime()}`, row.hits]),
-      );
-      for (const [key, bucket] of batch) {
-        bucket.shared =
-          totals.get(`${key}@${bucket.windowStart}`) ?? bucket.shared + bucket.sending;
-        bucket.sending = 0;
+      await this.upsert(batch);
+    } catch (error) {
+      if (!REFUSED_DATA.test(sqlState(error))) {
+        for (const [, bucket] of batch) this.restore(bucket);
+        this.logFailure(now, error);
+        return;
       }
+      await this.upsertOneByOne(batch, now);
+    }
+    try {
       await this.removeExpiredCounters(now);
     } catch (error) {
-      for (const [, bucket] of batch) this.restore(bucket);
-      if (now - this.lastFailureLogAt > 10_000) {
-        this.lastFailureLogAt = now;
-        this.logger.warn(
-          `Could not share rate-limit counters (${error instanceof Error ? error.message : String(error)}); limiting per instance until PostgreSQL answers`,
-        );
+      this.logFailure(now, error);
+    }
+  }
+
+  /** Adds the batch's hits to the shared counters and adopts the totals read back. */
+  private async upsert(batch: [string, Bucket][]): Promise<void> {
+    const rows: CounterRow[] = await this.dataSource.query(
+      `INSERT INTO throttle_counters (key, window_start, hits, expires_at)
+       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::timestamptz[])
+       ON CONFLICT (key, window_start) DO UPDATE SET hits = throttle_counters.hits + EXCLUDED.hits
+       RETURNING key, window_start, hits`,
+      [
+        batch.map(([key]) => key),
+        batch.map(([, b]) => new Date(b.windowStart)),
+        batch.map(([, b]) => b.sending),
+        batch.map(([, b]) => new Date(b.windowEnd)),
+      ],
+    );
+    const totals = new Map(
+      rows.map((row) => [`${row.key}@${row.window_start.getTime()}`, row.hits]),
+    );
+    for (const [key, bucket] of batch) {
+      bucket.shared = totals.get(`${key}@${bucket.windowStart}`) ?? bucket.shared + bucket.sending;
+      bucket.sending = 0;
+    }
+  }
+
+  /**
+   * PostgreSQL refused the batch because of something in it: each key is sent on its own, so
+   * the keys it accepts are shared; a key it refuses is counted locally from then on.
+   */
+  private async upsertOneByOne(batch: [string, Bucket][], now: number): Promise<void> {
+    for (let i = 0; i < batch.length; i++) {
+      const entry = batch[i];
+      try {
+        await this.upsert([entry]);
+      } catch (error) {
+        if (REFUSED_DATA.test(sqlState(error))) {
+          entry[1].localOnly = true;
+          this.restore(entry[1]);
+          this.logger.warn(
+            `PostgreSQL refused a rate-limit key (SQLSTATE ${sqlState(error)}); it is counted on this instance only`,
+          );
+          continue;
+        }
+        for (const [, bucket] of batch.slice(i)) this.restore(bucket);
+        this.logFailure(now, error);
+        return;
       }
     }
+  }
+
+  private logFailure(now: number, error: unknown): void {
+    if (now - this.lastFailureLogAt <= 10_000) return;
+    this.lastFailureLogAt = now;
+    this.logger.warn(
+      `Could not share rate-limit counters (${error instanceof Error ? error.message : String(error)}); limiting per instance until PostgreSQL answers`,
+    );
   }
 
   private restore(bucket: Bucket): void {
@@ -170,4 +249,10 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplication
     this.lastCleanupAt = now;
     await this.dataSource.query('DELETE FROM throttle_counters WHERE expires_at < now()');
   }
+}
+
+/** The SQLSTATE of a driver error (TypeORM's QueryFailedError carries the driver's code). */
+function sqlState(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
 }

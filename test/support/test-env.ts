@@ -8,6 +8,12 @@ export const THROTTLE_OFF: Record<string, string> = {
   THROTTLE_USER_LIMIT: '1000000',
 };
 
+/**
+ * Every refusal logged: suites assert one log line per refused request, faster than the
+ * production budget of lines per second. The refusal-log suite sets a budget of its own.
+ */
+export const REFUSAL_LOGS_ALL: Record<string, string> = { LOG_REFUSALS_PER_SECOND: '1000000' };
+
 /** The environment every in-process test app starts from; a suite's own values go on top. */
 export function testAppEnv(env: Record<string, string> = {}): Record<string, string> {
   return {
@@ -15,6 +21,7 @@ export function testAppEnv(env: Record<string, string> = {}): Record<string, str
     MIGRATIONS_RUN: 'false',
     LOG_LEVEL: 'info',
     ...THROTTLE_OFF,
+    ...REFUSAL_LOGS_ALL,
     ...env,
   };
 }
