@@ -46,7 +46,8 @@ COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/migrations ./dist/migrations
 # Root owns the files; the process runs unprivileged and cannot change its own code.
 USER node
-EXPOSE 8000
+# 8000: the API; 9464: Prometheus metrics (METRICS_PORT), for the scraper only.
+EXPOSE 8000 9464
 # Ready = the database answers and a signing key set is loaded. Node's fetch: the slim image has
 # no curl.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \

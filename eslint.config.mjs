@@ -71,6 +71,7 @@ export default tseslint.config(
       'node_modules/**',
       'eslint.config.mjs',
       'jest.config.js',
+      'jest.promtool.config.js',
     ],
   },
   eslint.configs.recommended,

@@ -362,6 +362,8 @@ async function runBench(setup: Setup): Promise<Outcome> {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
       PORT: String(port),
+      // Metrics on, as in production, on a free port; `--app-env METRICS_PORT=0` measures without.
+      METRICS_PORT: String(await freePort()),
       DATABASE_URL: database.url,
       BETTER_AUTH_URL: issuer.url,
       LOG_LEVEL: options.logLevel,

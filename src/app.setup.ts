@@ -16,6 +16,7 @@ import { createRootLogger, PinoNestLogger } from './common/logger';
 import { setupSwagger } from './common/swagger';
 import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
+import { MetricsService } from './metrics/metrics.service';
 
 /** Request bodies are capped at 64 KiB: a todo is far smaller, and the cap bounds memory. */
 export const BODY_LIMIT_BYTES = 64 * 1024;
@@ -118,6 +119,7 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     void reply.header('x-request-id', request.id);
     done();
   });
+  app.get(MetricsService).observeRequests(fastify);
   // In-flight requests get as long to finish as a request gets to arrive, within MAX_DRAIN_MS.
   drainOnClose(fastify, Math.min(config.http.requestTimeoutMs, MAX_DRAIN_MS));
   // JSON only: text/plain (Fastify's other built-in parser) is refused with 415.

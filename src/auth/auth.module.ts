@@ -1,15 +1,17 @@
 import { Logger, Module, OnModuleInit } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
 import { AppConfigService } from '../config/app-config.service';
+import { MetricsModule } from '../metrics/metrics.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
+import { AuthMetrics } from './auth.metrics';
 import { JwksKeyStore } from './jwks/jwks-key-store';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { TokenVerifier } from './token-verifier.service';
 
 @Module({
-  imports: [PassportModule, RateLimitModule],
-  providers: [JwksKeyStore, TokenVerifier, JwtStrategy, JwtAuthGuard],
+  imports: [PassportModule, RateLimitModule, MetricsModule],
+  providers: [AuthMetrics, JwksKeyStore, TokenVerifier, JwtStrategy, JwtAuthGuard],
   exports: [JwksKeyStore, JwtAuthGuard],
 })
 export class AuthModule implements OnModuleInit {

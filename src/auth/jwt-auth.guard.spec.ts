@@ -3,12 +3,15 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { ThrottlerException } from '@nestjs/throttler';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfigService } from '../config/app-config.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
 import {
   InvalidTokenException,
   KeysUnavailableException,
   MissingTokenException,
 } from './auth.errors';
+import { AuthMetrics } from './auth.metrics';
 import { AuthenticatedUser } from './authenticated-user';
 import { OptionalAuth } from './decorators/optional-auth.decorator';
 import { Public } from './decorators/public.decorator';
@@ -78,11 +81,26 @@ describe('JwtAuthGuard', () => {
   const verify = jest.fn<Promise<AuthenticatedUser>, [string]>();
   const recordFailure = jest.fn<Promise<ThrottlerException | undefined>, unknown[]>();
   let guard: JwtAuthGuard;
+  let metrics: MetricsService;
 
   beforeAll(() => {
     new JwtStrategy({ verify } as unknown as TokenVerifier);
-    guard = new JwtAuthGuard(new Reflector(), { recordFailure } as unknown as FailedAuthLimiter);
+    metrics = new MetricsService({ metrics: { port: 0 } } as unknown as AppConfigService);
+    guard = new JwtAuthGuard(
+      new Reflector(),
+      { recordFailure } as unknown as FailedAuthLimiter,
+      new AuthMetrics(metrics),
+    );
   });
+
+  async function refusalCounts(): Promise<Record<string, number>> {
+    const [counter] = (await metrics.registry.getMetricsAsJSON()).filter(
+      (metric) => metric.name === 'todo_api_auth_refusals_total',
+    );
+    return Object.fromEntries(
+      counter.values.map(({ labels, value }): [string, number] => [String(labels.reason), value]),
+    );
+  }
 
   beforeEach(() => {
     verify.mockReset();
@@ -194,6 +212,16 @@ describe('JwtAuthGuard', () => {
       );
       expect(JSON.stringify(jest.mocked(request.log.warn).mock.calls)).not.toContain('forged');
       expect(recordFailure).toHaveBeenCalledTimes(1);
+    });
+
+    it('counts each refusal once in the refusal metric, by reason', async () => {
+      const before = await refusalCounts();
+      await refusal(contextFor(ProtectedController, 'handler', fakeRequest('Bearer forged')));
+      await refusal(contextFor(ProtectedController, 'handler', fakeRequest()));
+      await refusal(contextFor(ProtectedController, 'handler', fakeRequest()));
+      const after = await refusalCounts();
+      expect((after.bad_signature ?? 0) - (before.bad_signature ?? 0)).toBe(1);
+      expect((after.no_bearer_token ?? 0) - (before.no_bearer_token ?? 0)).toBe(2);
     });
 
     it('answers 429 instead of 401 once the address is over its failure budget', async () => {

@@ -4,6 +4,7 @@ import { AuthGuard } from '@nestjs/passport';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
 import { MissingTokenException } from './auth.errors';
+import { AuthMetrics } from './auth.metrics';
 import { AuthenticatedUser } from './authenticated-user';
 import { hasAuthorizationHeader } from './bearer-token';
 import { IS_OPTIONAL_AUTH_KEY } from './decorators/optional-auth.decorator';
@@ -19,6 +20,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
   constructor(
     private readonly reflector: Reflector,
     private readonly failedAuthLimiter: FailedAuthLimiter,
+    private readonly metrics: AuthMetrics,
   ) {
     super();
   }
@@ -57,6 +59,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
       const request = context.switchToHttp().getRequest<FastifyRequest>();
       const reason = (error as { reason?: string } | undefined)?.reason ?? 'authentication failed';
       request.log.warn({ reason, status: statusOf(error) }, 'authentication refused');
+      this.metrics.refused(reason);
       throw error instanceof Error ? error : new MissingTokenException();
     }
     return user;

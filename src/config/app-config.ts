@@ -62,6 +62,21 @@ export interface ThrottleConfig {
   anonymousLimit: number;
 }
 
+export interface MetricsConfig {
+  /** Port of the separate Prometheus metrics server; 0 turns metrics off. */
+  port: number;
+  host: string;
+}
+
+export interface TracingConfig {
+  /**
+   * The OTLP endpoint traces go to (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
+   * OTEL_EXPORTER_OTLP_ENDPOINT); unset, tracing is off. The OpenTelemetry SDK reads its other
+   * standard OTEL_* variables itself.
+   */
+  otlpEndpoint: string | undefined;
+}
+
 export interface AppConfig {
   nodeEnv: NodeEnv;
   logLevel: LogLevel;
@@ -69,4 +84,6 @@ export interface AppConfig {
   database: DatabaseConfig;
   auth: AuthConfig;
   throttle: ThrottleConfig;
+  metrics: MetricsConfig;
+  tracing: TracingConfig;
 }

@@ -149,12 +149,25 @@ export function validateEnv(env: RawEnv): AppConfig {
     }
   }
 
+  const port = integer('PORT', 8000, 1, 65535);
+  const metricsPort = integer('METRICS_PORT', 9464, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) {
+    // Metrics on the public port would publish them to every client.
+    fail('METRICS_PORT', String(metricsPort), 'a port other than PORT (or 0 to turn metrics off)');
+  }
+
+  const tracesEndpointName = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+    ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+    : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  const otlpEndpoint = read(tracesEndpointName);
+  if (otlpEndpoint !== undefined) httpUrl(tracesEndpointName, otlpEndpoint, false);
+
   const config: AppConfig = {
     nodeEnv,
     logLevel: oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
     http: {
       host: read('HOST') ?? '0.0.0.0',
-      port: integer('PORT', 8000, 1, 65535),
+      port,
       corsOrigins: corsOrigins.map((origin) => origin.replace(/\/$/, '')),
       trustProxyHops: trustProxy(read('TRUST_PROXY'), fail),
       requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
@@ -189,6 +202,8 @@ export function validateEnv(env: RawEnv): AppConfig {
       userLimit: integer('THROTTLE_USER_LIMIT', 600, 1, 1_000_000),
       anonymousLimit: integer('THROTTLE_ANONYMOUS_LIMIT', 120, 1, 1_000_000),
     },
+    metrics: { port: metricsPort, host: read('METRICS_HOST') ?? '0.0.0.0' },
+    tracing: { otlpEndpoint },
   };
 
   if (problems.length > 0) throw new ConfigValidationError(problems);

@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
+import { MetricsModule } from '../metrics/metrics.module';
 import { HealthController } from './health.controller';
+import { HealthMetrics } from './health.metrics';
 import { HealthService } from './health.service';
 
 @Module({
-  imports: [AuthModule],
+  imports: [AuthModule, MetricsModule],
   controllers: [HealthController],
-  providers: [HealthService],
+  providers: [HealthService, HealthMetrics],
 })
 export class HealthModule {}

@@ -8,6 +8,12 @@ export const THROTTLE_OFF: Record<string, string> = {
   THROTTLE_USER_LIMIT: '1000000',
 };
 
+/**
+ * Metrics off unless a suite asks for them: at their default port, suites running in parallel
+ * would collide. A suite that scrapes passes a free port of its own.
+ */
+export const METRICS_OFF: Record<string, string> = { METRICS_PORT: '0' };
+
 /** The environment every in-process test app starts from; a suite's own values go on top. */
 export function testAppEnv(env: Record<string, string> = {}): Record<string, string> {
   return {
@@ -15,6 +21,7 @@ export function testAppEnv(env: Record<string, string> = {}): Record<string, str
     MIGRATIONS_RUN: 'false',
     LOG_LEVEL: 'info',
     ...THROTTLE_OFF,
+    ...METRICS_OFF,
     ...env,
   };
 }
