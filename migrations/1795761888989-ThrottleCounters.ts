@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Rate-limit counters shared by all API instances (SPEC §10). UNLOGGED: counters are
+ * Rate-limit counters shared by all API instances. UNLOGGED: counters are
  * short-lived and rebuilt by traffic, so they skip the write-ahead log (faster, and losing
  * them in a crash only resets the current window).
  */

@@ -6,7 +6,7 @@ import { compact, decodeSegment, hmac, segment, signInput } from './support/jws'
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * The foundation refusal list (SPEC §4, §6): every way a request can fail authentication, each
+ * The refusal list: every way a request can fail authentication, each
  * answered with the exact status, challenge, problem body and a single warn log line.
  */
 

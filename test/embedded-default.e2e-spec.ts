@@ -7,7 +7,7 @@ import { freePort, portIsOpen } from './support/free-port';
 import { HttpClient } from './support/http';
 
 /**
- * SPEC §8, as a user meets it: the built app (`node dist/src/main.js`, which the e2e global setup
+ * The embedded database, as a user meets it: the built app (`node dist/src/main.js`, which the e2e global setup
  * has just built) started with no DATABASE_URL runs its own PostgreSQL, migrates it, serves
  * todos, stops it on SIGTERM, and finds its data again on the next start.
  */

@@ -17,8 +17,8 @@ import { expectProblem } from './support/problem';
 import { testDatabaseUrl } from './support/test-env';
 
 /**
- * SPEC §8 "Shutdown on SIGTERM: stop taking requests, finish those in flight, close the pool,
- * stop the embedded database", on the built app as `npm start` runs it.
+ * Shutdown on SIGTERM: stop taking requests, finish those in flight, close the pool, stop the
+ * embedded database; on the built app as `npm start` runs it.
  *
  * Requests are made to be in flight at the moment of SIGTERM, deterministically: the test holds
  * an ACCESS EXCLUSIVE lock on `todos` (in a database of its own, so other suites are not
@@ -416,7 +416,7 @@ describe('graceful shutdown (SIGTERM)', () => {
       );
       expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null });
 
-      // The order SPEC §8 asks for, read off the log: requests, then the last writes, then the
+      // The shutdown order, read off the log: requests, then the last writes, then the
       // pool, then PostgreSQL.
       const lastRequest = app.logs.lines.findLastIndex((line) => line.msg === 'request completed');
       const countersShared = app.logs.lines.findIndex(

@@ -6,7 +6,7 @@ import { startTestApp, TestApp } from './support/test-app';
 import { testDatabaseUrl } from './support/test-env';
 
 /**
- * The HTTP edge (SPEC §5, §6): security headers, CORS, body/header/time limits, and input that
+ * The HTTP edge: security headers, CORS, body/header/time limits, and input that
  * must be refused with a 4xx, never a 500.
  */
 

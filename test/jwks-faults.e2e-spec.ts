@@ -6,7 +6,7 @@ import { Reply } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * SPEC §4 JWKS rules against a key server that misbehaves on purpose: every failed fetch keeps
+ * The JWKS rules against a key server that misbehaves on purpose: every failed fetch keeps
  * the known keys working, a token whose key cannot be known is 503 + Retry-After, the key set
  * follows the issuer (removed keys stop working, `use: enc` and mislabelled keys are never
  * used), and a flood of unknown `kid`s cannot make the API hammer the key server.
@@ -137,6 +137,21 @@ describe('JWKS fetch failures', () => {
       () => ({ kind: 'body', contentType: 'application/json', body: 'null' }),
       'body has no "keys" array',
     ],
+    // Read as an empty set, these would withdraw k1; with the null dropped, k2 would be learnt.
+    ...(['[null]', '[1]', '["key"]', '[[]]'].map((keys) => [
+      `"keys": ${keys}`,
+      () => ({ kind: 'body', contentType: 'application/json', body: `{"keys":${keys}}` }),
+      '"keys" holds an entry that is not a JSON object',
+    ]) as Array<[string, () => JwksBehaviour, string]>),
+    [
+      'a new key beside a null entry',
+      () => ({
+        kind: 'body',
+        contentType: 'application/json',
+        body: JSON.stringify({ keys: [k1.jwk(), k2.jwk(), null] }),
+      }),
+      '"keys" holds an entry that is not a JSON object',
+    ],
   ];
 
   it.each(faults)(
@@ -182,12 +197,21 @@ describe('JWKS fetch failures', () => {
     await expectOk(api, token);
   });
 
-  it('skips entries that are not keys instead of dropping the whole set', async () => {
+  it('skips objects that are not usable keys; an empty keys array withdraws every key', async () => {
+    const app = api as TestApp;
     const k3 = TestSigningKey.generate();
     server.behave({ kind: 'ok' });
-    server.setKeys([null, 1, 'key', [], { kty: 'OKP' }, k1.jwk(), k3.jwk()] as object[]);
-    await expectOk(api as TestApp, freshToken(k3));
-    await expectOk(api as TestApp, freshToken(k1));
+    server.setKeys([{ kty: 'OKP' }, { hello: 'world' }, k1.jwk(), k3.jwk()]);
+    await expectOk(app, freshToken(k3));
+    await expectOk(app, freshToken(k1));
+
+    server.setKeys([]);
+    const k1Token = freshToken(k1);
+    // The unknown kid makes the app refetch; the empty set is an answer, not a failure: 401.
+    await expectNotFound(app, freshToken(k2));
+    await expectNotFound(app, k1Token);
+    await expectNotFound(app, freshToken(k3));
+    server.setKeys([k1.jwk()]);
   });
 });
 

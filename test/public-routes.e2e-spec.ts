@@ -25,7 +25,7 @@ const EXPECTED_AUTH: Record<string, AuthMode> = {
 };
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
-const PROBLEM_REF = '#/components/schemas/ProblemDto';
+const PROBLEM_REF = '#/components/schemas/Problem';
 
 interface Operation {
   operationId?: string;
@@ -195,7 +195,12 @@ describe('public routes and the OpenAPI document', () => {
         expect({ key, status, content: response.content }).toEqual({
           key,
           status,
-          content: { 'application/problem+json': { schema: { $ref: PROBLEM_REF } } },
+          content: {
+            'application/problem+json': {
+              schema: { $ref: PROBLEM_REF },
+              examples: expect.any(Object) as object,
+            },
+          },
         });
       }
     }
@@ -213,7 +218,7 @@ describe('public routes and the OpenAPI document', () => {
         key,
         missing: [],
       });
-      // Bodies are JSON only (SPEC §5), and the document says so.
+      // Bodies are JSON only, and the document says so.
       if (operation.requestBody) {
         expect(Object.keys(operation.requestBody.content)).toEqual(['application/json']);
       }
@@ -221,7 +226,7 @@ describe('public routes and the OpenAPI document', () => {
   });
 
   it('keeps server-owned fields out of the documented request bodies', () => {
-    for (const name of ['CreateTodoDto', 'UpdateTodoDto']) {
+    for (const name of ['CreateTodo', 'UpdateTodo']) {
       const schema = doc.components.schemas[name] as { properties: Record<string, unknown> };
       expect(Object.keys(schema.properties).sort()).toEqual(['completed', 'description', 'title']);
     }

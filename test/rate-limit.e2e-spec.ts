@@ -102,7 +102,7 @@ describe('rate limiting', () => {
     });
   });
 
-  describe('across instances (SPEC §10)', () => {
+  describe('across instances', () => {
     it('shares counters through PostgreSQL', async () => {
       const env = { BETTER_AUTH_URL: issuer.url, THROTTLE_ANONYMOUS_LIMIT: '4' };
       const source = '127.0.0.91';

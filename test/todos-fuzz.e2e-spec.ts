@@ -6,7 +6,7 @@ import { expectProblem } from './support/problem';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * Property-based (SPEC §5): random bodies for POST/PATCH /api/todos and random query strings for
+ * Property-based: random bodies for POST/PATCH /api/todos and random query strings for
  * GET /api/todos never get a 5xx, and get a 2xx exactly when the input is valid by the rules
  * below, which restate the contract independently of the DTOs. A failure prints its seed and the
  * shrunk counterexample.

@@ -773,8 +773,8 @@ describe('OpenAPI document', () => {
       expect(operation.responses['404'].content).toHaveProperty('application/problem+json');
       expect(operation.security).toEqual([{ bearer: [] }]);
     }
-    expect(doc.components.schemas.CreateTodoDto.properties).not.toHaveProperty('userId');
-    expect(Object.keys(doc.components.schemas.TodoDto.properties).sort()).toEqual([
+    expect(doc.components.schemas.CreateTodo.properties).not.toHaveProperty('userId');
+    expect(Object.keys(doc.components.schemas.Todo.properties).sort()).toEqual([
       'completed',
       'createdAt',
       'description',

@@ -1,53 +1,132 @@
+import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
-import { join } from 'node:path';
-import { FromWorker, LoadResult, LoadSpec, ToWorker } from './load-protocol';
+
+export interface LoadRequest {
+  method: 'GET' | 'POST';
+  path: string;
+  headers: Record<string, string>;
+  body?: string;
+}
+
+export interface LoadSpec {
+  url: string;
+  connections: number;
+  durationSeconds: number;
+  /** Open-loop rate for all connections together; unset means as fast as the server answers. */
+  overallRate?: number;
+  /** Taken in turn, whichever connection sends next. */
+  requests: LoadRequest[];
+}
+
+export interface LoadResult {
+  requestsPerSecond: number;
+  /** Latency of 2xx responses in ms, exact (every response is recorded, not 1 ms buckets). */
+  p50: number;
+  p99: number;
+  /** Responses that were not 2xx, plus connection errors and timeouts. */
+  bad: number;
+  statusCodes: Record<string, number>;
+}
 
 export interface RunningLoad {
-  /** Resolves once the worker process has the spec and is starting autocannon. */
   started: Promise<void>;
   result: Promise<LoadResult>;
 }
 
-/** Generous slack over the load's own duration: process start, connection set-up, the last responses. */
-const WORKER_SLACK_MS = 30_000;
-
-/** Starts one autocannon run in a child process (`load-worker.js`, next to this file). */
+/**
+ * Runs autocannon in a child process (this same file), so the load generator never shares an
+ * event loop with the issuer, the orchestrator or the server it measures. The child inherits
+ * the benchmark's CPU affinity.
+ */
 export function startLoad(spec: LoadSpec): RunningLoad {
-  const child = fork(join(__dirname, 'load-worker.js'), [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    serialization: 'advanced',
-  });
-  let markStarted: () => void = () => {};
+  const child = fork(__filename, ['--worker'], { serialization: 'advanced' });
+  let markStarted = () => {};
   const started = new Promise<void>((resolve) => (markStarted = resolve));
   const result = new Promise<LoadResult>((resolve, reject) => {
-    const timer = setTimeout(
-      () => {
-        child.kill('SIGKILL');
-        reject(new Error(`load worker did not finish within ${spec.durationSeconds} s + slack`));
-      },
-      spec.durationSeconds * 1000 + WORKER_SLACK_MS,
-    );
-    const settle = (fn: () => void) => {
-      clearTimeout(timer);
+    child.on('message', (message: { started?: true; result?: LoadResult; error?: string }) => {
+      if (message.started) return markStarted();
       markStarted();
-      fn();
-    };
-    child.on('message', (message: FromWorker) => {
-      if (message.type === 'started') markStarted();
-      else if (message.type === 'result') settle(() => resolve(message.result));
-      else settle(() => reject(new Error(`load worker failed: ${message.message}`)));
+      if (message.result) resolve(message.result);
+      else reject(new Error(`load worker: ${message.error}`));
     });
-    child.on('error', (error) => settle(() => reject(error)));
-    child.on('exit', (code, signal) =>
-      settle(() => reject(new Error(`load worker exited early (${signal ?? code})`))),
-    );
+    child.once('exit', (code) => {
+      markStarted();
+      reject(new Error(`load worker exited (${code})`));
+    });
   });
-  // A result that already settled ignores the later `exit` rejection.
-  result.catch(() => {});
-  child.send({ type: 'run', spec } satisfies ToWorker);
+  child.send(spec);
   return { started, result };
 }
 
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return startLoad(spec).result;
+}
+
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function run(spec: LoadSpec): Promise<LoadResult> {
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  // One cursor for all connections: consecutive requests go to different users, as concurrent
+  // clients would, instead of every connection walking the list in lockstep.
+  let next = 0;
+  const setupRequest = (request: autocannon.Request) => {
+    const chosen = spec.requests[next];
+    next = (next + 1) % spec.requests.length;
+    return Object.assign(request, chosen, { headers: { ...request.headers, ...chosen.headers } });
+  };
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: spec.url,
+        connections: spec.connections,
+        duration: spec.durationSeconds,
+        overallRate: spec.overallRate,
+        timeout: 10,
+        requests: [{ setupRequest }],
+      },
+      (error, result) => {
+        if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+        const sorted = latencies.slice(0, count).sort();
+        const statusCodes: Record<string, number> = {};
+        let responses = 0;
+        for (const [code, { count: n = 0 }] of Object.entries(result.statusCodeStats ?? {})) {
+          statusCodes[code] = n;
+          responses += n;
+        }
+        const round = (ms: number) => Math.round(ms * 100) / 100;
+        resolve({
+          requestsPerSecond: Math.round(responses / result.duration),
+          p50: round(percentile(sorted, 50)),
+          p99: round(percentile(sorted, 99)),
+          bad: result.non2xx + result.errors + result.timeouts,
+          statusCodes,
+        });
+      },
+    );
+    instance.on('response', (_client, statusCode, _bytes, responseTime) => {
+      if (statusCode < 200 || statusCode >= 300) return;
+      if (count === latencies.length) {
+        const bigger = new Float64Array(latencies.length * 2);
+        bigger.set(latencies);
+        latencies = bigger;
+      }
+      latencies[count++] = responseTime;
+    });
+  });
+}
+
+if (process.argv[2] === '--worker') {
+  process.once('message', (spec: LoadSpec) => {
+    process.send!({ started: true });
+    run(spec).then(
+      (result) => process.send!({ result }, () => process.exit(0)),
+      (error: unknown) => process.send!({ error: String(error) }, () => process.exit(1)),
+    );
+  });
+  // An orphaned worker (the benchmark died) must not keep loading the server.
+  process.on('disconnect', () => process.exit(2));
 }

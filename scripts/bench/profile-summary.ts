@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-  children?: number[];
-}
 
 interface CpuProfile {
-  nodes: ProfileNode[];
-  samples: number[];
+  nodes: {
+    callFrame: { functionName: string; url: string; lineNumber: number };
+    hitCount?: number;
+  }[];
 }
 
 export interface ProfileLine {
@@ -18,76 +12,37 @@ export interface ProfileLine {
   what: string;
 }
 
-/** Self time per function and per package (node_modules/<pkg>, node:, src/), from a .cpuprofile. */
-export function summariseProfile(
-  file: string,
-  top = 30,
-): { functions: ProfileLine[]; packages: ProfileLine[] } {
+/** Self time per function and per package (a node_modules package, node:, or the app's files). */
+export function summariseProfile(file: string, top = 20) {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const total = profile.nodes.reduce((sum, node) => sum + (node.hitCount ?? 0), 0) || 1;
+  // Of the time the app was busy: idle samples (waiting for requests) are left out.
+  const busy = profile.nodes.filter((node) => node.callFrame.functionName !== '(idle)');
+  const total = busy.reduce((sum, node) => sum + (node.hitCount ?? 0), 0) || 1;
   const byFunction = new Map<string, number>();
   const byPackage = new Map<string, number>();
-  for (const node of profile.nodes) {
-    const hits = node.hitCount ?? 0;
-    if (hits === 0) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${shorten(url)}:${lineNumber + 1}` : '';
-    const key = `${functionName || '(anonymous)'} ${where}`.trim();
-    byFunction.set(key, (byFunction.get(key) ?? 0) + hits);
-    const pkg = packageOf(url, functionName);
-    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + hits);
+  const add = (map: Map<string, number>, key: string, hits: number) =>
+    map.set(key, (map.get(key) ?? 0) + hits);
+  for (const { callFrame, hitCount = 0 } of busy) {
+    if (hitCount === 0) continue;
+    const { functionName, url, lineNumber } = callFrame;
+    const nm = url.lastIndexOf('node_modules/');
+    const dist = url.lastIndexOf('/dist/');
+    const short = nm >= 0 ? url.slice(nm + 13) : dist >= 0 ? url.slice(dist + 6) : url;
+    add(byFunction, `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`, hitCount);
+    const parts = short.split('/');
+    const pkg = !url
+      ? functionName
+      : nm >= 0
+        ? parts.slice(0, parts[0].startsWith('@') ? 2 : 1).join('/')
+        : dist >= 0
+          ? `app ${parts.slice(0, 2).join('/')}`
+          : url.split('/')[0];
+    add(byPackage, pkg, hitCount);
   }
-  const rank = (map: Map<string, number>) =>
+  const rank = (map: Map<string, number>): ProfileLine[] =>
     [...map.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
-      .map(([what, hits]) => ({ percent: Math.round((hits / total) * 1000) / 10, what }));
+      .map(([what, hits]) => ({ percent: (hits / total) * 100, what }));
   return { functions: rank(byFunction), packages: rank(byPackage) };
-}
-
-/** Compiled app and bench code: `dist/` of `npm run build`, or any other build directory. */
-const BUILD_DIR = /\/(dist|[\w.-]*-dist)\/(src|scripts|test|migrations)\//;
-
-function shorten(url: string): string {
-  const build = BUILD_DIR.exec(url);
-  if (build) return url.slice(build.index + build[0].length - build[2].length - 1);
-  const nm = url.lastIndexOf('node_modules/');
-  if (nm !== -1) return url.slice(nm + 'node_modules/'.length);
-  return url.startsWith('file://') ? basename(url) : url;
-}
-
-function packageOf(url: string, functionName: string): string {
-  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
-  const build = BUILD_DIR.exec(url);
-  if (build) {
-    const rest = url.slice(build.index + build[0].length).split('/');
-    return `app ${build[2]}/${rest.length > 1 ? rest[0] : ''}`;
-  }
-  const nm = url.lastIndexOf('node_modules/');
-  if (nm !== -1) {
-    const rest = url.slice(nm + 'node_modules/'.length).split('/');
-    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
-  }
-  if (url.startsWith('node:')) return url.split('/')[0];
-  if (url.includes('/dist/'))
-    return `app ${url
-      .slice(url.indexOf('/dist/') + 6)
-      .split('/')
-      .slice(0, 2)
-      .join('/')}`;
-  return url;
-}
-
-if (require.main === module) {
-  const file = process.argv[2];
-  if (!file) {
-    console.error('usage: node dist/scripts/bench/profile-summary.js <file.cpuprofile> [top]');
-    process.exit(2);
-  }
-  const { functions, packages } = summariseProfile(file, Number(process.argv[3] ?? 30));
-  console.log('self time by package:');
-  for (const line of packages) console.log(`${line.percent.toFixed(1).padStart(6)}%  ${line.what}`);
-  console.log('\nself time by function:');
-  for (const line of functions)
-    console.log(`${line.percent.toFixed(1).padStart(6)}%  ${line.what}`);
 }

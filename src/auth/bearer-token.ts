@@ -1,7 +1,7 @@
 import { FastifyRequest } from 'fastify';
 import { InvalidTokenException, MissingTokenException } from './auth.errors';
 
-/** `Bearer`, any case, one or more spaces, then exactly one token and nothing else (SPEC §4). */
+/** `Bearer`, any case, one or more spaces, then exactly one token and nothing else. */
 const BEARER_HEADER = /^bearer +([^\s]+)$/i;
 
 /** Whether the request carries an Authorization header at all (even an empty or duplicated one). */

@@ -84,7 +84,7 @@ export class TokenVerifier {
       throw new InvalidTokenException('encrypted tokens (JWE) are not accepted');
     }
     if (parts.length !== 3) {
-      // SPEC §4: the reason itself (it is the error_description) must point the client to the JWT.
+      // The reason is the error_description, so it alone must point the client to the JWT.
       throw new InvalidTokenException(
         'not a JWT; send the JWT from GET /api/auth/token',
         'The bearer value is not a JWT (a Better Auth session token, perhaps). Send the JWT from GET /api/auth/token (or the set-auth-jwt header) instead.',

@@ -1,22 +1,37 @@
 import { ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import type { ResponseObject } from '@nestjs/swagger';
 import { PROBLEM_CONTENT_TYPE } from './problem-details.filter';
+import { ProblemExample } from './problem-example';
 import { ProblemDto } from './problem.dto';
 
-/** The body of every error answer, as OpenAPI content: application/problem+json (RFC 9457). */
-export function problemContent() {
-  return { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) } } };
+/** A response header, e.g. Retry-After. */
+export interface ProblemHeader {
+  description: string;
+  schema: { type: 'integer' | 'string'; example?: number | string };
 }
 
-/** A response header, e.g. Retry-After. */
-interface ProblemHeader {
+/** One documented error answer of one operation. */
+export interface ProblemResponse {
   description: string;
-  schema: { type: 'integer' | 'string' };
+  /**
+   * What the client receives, by name (`missingToken`, `invalidToken`, …). Each operation passes
+   * its own, so Swagger UI never shows one route's error under another.
+   */
+  examples: Record<string, ProblemExample>;
+  headers?: Record<string, ProblemHeader>;
+}
+
+/** An error answer as OpenAPI describes it: application/problem+json (RFC 9457) with examples. */
+export function problemResponse({ description, examples, headers }: ProblemResponse) {
+  return {
+    description,
+    ...(headers ? { headers } : {}),
+    content: {
+      [PROBLEM_CONTENT_TYPE]: { schema: { $ref: getSchemaPath(ProblemDto) }, examples },
+    },
+  } satisfies ResponseObject;
 }
 
 /** Documents an error answer as what it is on the wire, with the headers that come with it. */
-export const ApiProblemResponse = (
-  status: number,
-  description: string,
-  headers?: Record<string, ProblemHeader>,
-) =>
-  ApiResponse({ status, description, ...(headers ? { headers } : {}), content: problemContent() });
+export const ApiProblemResponse = (status: number, response: ProblemResponse) =>
+  ApiResponse({ status, ...problemResponse(response) });

@@ -3,6 +3,7 @@ import { ThrottlerException } from '@nestjs/throttler';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
 import { DEFAULT_RETRY_AFTER_SECONDS } from './common.errors';
+import { problemBody } from './problem-example';
 import { FieldError, ProblemException } from './problem.exception';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
@@ -14,8 +15,12 @@ interface Problem {
   errors?: readonly FieldError[];
 }
 
+/** The detail of every 429, whichever limit was hit. */
+export const TOO_MANY_REQUESTS_DETAIL =
+  'Too many requests; slow down and retry after the indicated delay.';
+
 /** Messages for errors Fastify raises itself, before a request reaches Nest. */
-const FASTIFY_ERRORS: Record<string, string> = {
+export const FASTIFY_ERRORS: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'Unsupported Content-Type: send application/json.',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'Content-Length does not match the body.',
   FST_ERR_CTP_BODY_TOO_LARGE: 'The request body exceeds the 64 KiB limit.',
@@ -58,15 +63,13 @@ export function sendProblem(exception: unknown, request: FastifyRequest, reply: 
     // the event says so on the exception.
     request.log.warn({ reason: describe(exception) }, 'dependency unavailable');
   }
-  const body = {
-    type: 'about:blank',
-    title: STATUS_CODES[problem.status] ?? 'Error',
-    status: problem.status,
-    detail: problem.detail,
-    instance: request.url.split('?')[0],
-    requestId: String(request.id),
-    ...(problem.errors ? { errors: problem.errors } : {}),
-  };
+  const body = problemBody(
+    problem.status,
+    problem.detail,
+    request.url.split('?')[0],
+    String(request.id),
+    problem.errors,
+  );
   void reply
     .status(problem.status)
     .headers(problem.headers ?? {})
@@ -84,10 +87,7 @@ function toProblem(exception: unknown): Problem {
     };
   }
   if (exception instanceof ThrottlerException) {
-    return {
-      status: 429,
-      detail: 'Too many requests; slow down and retry after the indicated delay.',
-    };
+    return { status: 429, detail: TOO_MANY_REQUESTS_DETAIL };
   }
   if ((exception as { code?: unknown } | null)?.code === 'FST_ERR_HANDLER_TIMEOUT') {
     // HTTP_HANDLER_TIMEOUT_MS passed: a dependency (in practice the database) is not answering.

@@ -1,5 +1,6 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'FieldError' })
 export class FieldErrorDto {
   @ApiProperty({ example: 'title', description: 'The request field at fault (dotted path).' })
   field!: string;
@@ -9,6 +10,7 @@ export class FieldErrorDto {
 }
 
 /** RFC 9457 problem details: the body of every error response. */
+@ApiSchema({ name: 'Problem' })
 export class ProblemDto {
   @ApiProperty({ example: 'about:blank' })
   type!: string;

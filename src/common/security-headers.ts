@@ -29,10 +29,10 @@ const NOT_FROM_HELMET = new Set([
 
 /**
  * The headers @fastify/helmet sets with HELMET_OPTIONS, computed once. The plugin builds helmet's
- * middleware anew on every request, parsing the CSP each time: 20-30 µs of CPU per request in
- * `npm run bench` (about a fifth of a health check or of GET /api/profile). With no per-request
- * nonces the headers never vary, so the plugin runs once, on a probe instance, and every reply
- * copies the result (onRequest, like the plugin: errors and 404s get them too).
+ * middleware anew on every request, parsing the CSP each time, a cost every request would pay.
+ * With no per-request nonces the headers never vary, so the plugin runs once, on a probe
+ * instance, and every reply copies the result (onRequest, like the plugin: errors and 404s get
+ * them too).
  */
 async function securityHeaders(options: FastifyHelmetOptions): Promise<Record<string, string>> {
   const probe = Fastify();

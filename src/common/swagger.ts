@@ -7,6 +7,19 @@ export const BEARER_SCHEME = 'bearer';
 /** A change a feature makes to the generated document (e.g. auth marks public operations). */
 export type OpenApiPostProcessor = (document: OpenAPIObject) => void;
 
+/** A tag of the document and what its operations are about. */
+export interface ApiTag {
+  name: string;
+  description: string;
+}
+
+/** Lists the tags operations use, with their descriptions, in the given order. */
+export function describeTags(tags: ApiTag[]): OpenApiPostProcessor {
+  return (document) => {
+    document.tags = tags.map((tag) => ({ ...tag }));
+  };
+}
+
 /**
  * Serves Swagger UI at /docs and the OpenAPI 3 document at /docs/json. Features pass their own
  * post-processing in, so this file needs to know none of them.
@@ -22,6 +35,8 @@ export function setupSwagger(
         'GET /api/auth/token on your Better Auth server (`npm run issuer` prints one for a demo user).',
     )
     .setVersion('1.0')
+    // Relative: Swagger UI calls the API on the origin that served it, wherever it is deployed.
+    .addServer('/')
     .addBearerAuth(
       { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A Better Auth JWT' },
       BEARER_SCHEME,

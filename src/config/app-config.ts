@@ -1,4 +1,4 @@
-/** Signing algorithms this API can verify (SPEC §3). HS* and `none` are deliberately absent. */
+/** Signing algorithms this API can verify. HS* and `none` are deliberately absent. */
 export const SUPPORTED_JWT_ALGORITHMS = [
   'EdDSA',
   'Ed25519',
@@ -33,7 +33,7 @@ export interface HttpConfig {
 }
 
 export interface DatabaseConfig {
-  /** Unset: the embedded PostgreSQL is started (SPEC §8). */
+  /** Unset: the embedded PostgreSQL is started. */
   url: string | undefined;
   migrationsRun: boolean;
   poolSize: number;

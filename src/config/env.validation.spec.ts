@@ -11,7 +11,7 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 describe('validateEnv', () => {
-  it('applies the SPEC defaults to an empty environment', () => {
+  it('applies the documented defaults to an empty environment', () => {
     const config = validateEnv({});
     expect(config.http).toEqual({
       host: '0.0.0.0',
@@ -127,17 +127,55 @@ describe('validateEnv', () => {
       expect(problems).toEqual([expect.stringContaining('JWKS_URL="http://auth.example.com')]);
     });
 
-    it.each(['http://localhost:3000', 'http://127.0.0.1:3000', 'http://[::1]:3000'])(
-      'allows plain http on loopback (%s)',
-      (betterAuthUrl) => {
-        const config = validateEnv({
+    it.each([
+      'http://auth.localhost:3000',
+      'http://localhost.example.com',
+      'http://localhost.',
+      'http://127.0.0.1.nip.io',
+      'http://128.0.0.1',
+      'http://[::2]',
+      'http://[::ffff:127.0.0.1]',
+      'http://0.0.0.0',
+    ])('refuses plain http on %s: a name or address that is not literal loopback', (url) => {
+      const problems = problemsOf({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://db/todos',
+        JWKS_URL: `${url}/jwks`,
+      });
+      expect(problems).toEqual([
+        `JWKS_URL=${JSON.stringify(`${url}/jwks`)}: expected an https URL (plain http is allowed only for loopback hosts in production)`,
+      ]);
+    });
+
+    it('refuses a plain-http BETTER_AUTH_URL on *.localhost when the JWKS URL derives from it', () => {
+      expect(
+        problemsOf({
           NODE_ENV: 'production',
           DATABASE_URL: 'postgres://db/todos',
-          BETTER_AUTH_URL: betterAuthUrl,
-        });
-        expect(config.auth.jwksUrl).toBe(`${betterAuthUrl}/api/auth/jwks`);
-      },
-    );
+          BETTER_AUTH_URL: 'http://auth.localhost',
+        }),
+      ).toEqual([
+        expect.stringMatching(/^BETTER_AUTH_URL="http:\/\/auth\.localhost\/api\/auth\/jwks"/),
+      ]);
+    });
+
+    it.each([
+      'http://localhost:3000',
+      'http://LOCALHOST:3000',
+      'http://127.0.0.1:3000',
+      'http://127.255.0.9',
+      'http://127.1',
+      'http://[::1]:3000',
+      'http://[0:0:0:0:0:0:0:1]:3000',
+    ])('allows plain http on loopback (%s)', (betterAuthUrl) => {
+      const config = validateEnv({
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://db/todos',
+        BETTER_AUTH_URL: betterAuthUrl,
+      });
+      expect(config.auth.jwksUrl).toBe(`${betterAuthUrl}/api/auth/jwks`);
+      expect(new URL(config.auth.jwksUrl).protocol).toBe('http:');
+    });
   });
 
   it('allows plain http to any host outside production', () => {

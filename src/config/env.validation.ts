@@ -10,7 +10,7 @@ import {
 
 export type RawEnv = Record<string, string | undefined>;
 
-/** Thrown when the environment is invalid; holds one line per problem (SPEC §3). */
+/** Thrown when the environment is invalid; holds one line per problem. */
 export class ConfigValidationError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.join('\n')}`);
@@ -226,9 +226,15 @@ function parseUrl(value: string): URL | undefined {
   }
 }
 
+/**
+ * Literal loopback only: `localhost`, 127.0.0.0/8 and `::1`. Other names, `*.localhost` included,
+ * are resolved through DNS, which inside a container or a hostile network may point anywhere.
+ * The WHATWG URL parser has already normalised the host (`127.1`, `0x7f.0.0.1` and `[0::1]` arrive
+ * here in their canonical spelling).
+ */
 function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost' || host.endsWith('.localhost')) return true;
+  if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.startsWith('127.');
   return host === '::1';
 }

@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { AppConfigService } from '../config/app-config.service';
 import { RunningEmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres';
 
-/** Runs the embedded PostgreSQL for the app when no DATABASE_URL is set (SPEC §8). */
+/** Runs the embedded PostgreSQL for the app when no DATABASE_URL is set. */
 @Injectable()
 export class EmbeddedPostgresService implements OnApplicationShutdown {
   private readonly logger = new Logger(EmbeddedPostgresService.name);

@@ -3,7 +3,11 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../auth/decorators/public.decorator';
 import { ApiProblemResponse } from '../common/api-problem-response.decorator';
-import { RetryableUnavailableException } from '../common/common.errors';
+import {
+  DEFAULT_RETRY_AFTER_SECONDS,
+  RetryableUnavailableException,
+} from '../common/common.errors';
+import { problemExample } from '../common/problem-example';
 import { LivenessDto, ReadinessDto } from './health.dto';
 import { HealthService } from './health.service';
 
@@ -16,28 +20,47 @@ export class HealthController {
   constructor(private readonly health: HealthService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Liveness: the process answers. Touches no dependency.' })
-  @ApiOkResponse({ type: LivenessDto })
+  @ApiOperation({
+    operationId: 'getLiveness',
+    summary: 'Liveness: the process answers. Touches no dependency.',
+  })
+  @ApiOkResponse({ type: LivenessDto, description: 'The process is up.' })
   live(): LivenessDto {
     return { status: 'ok' };
   }
 
   @Get('ready')
-  @ApiOperation({ summary: 'Readiness: the database answers and a JWKS key set is loaded.' })
-  @ApiOkResponse({ type: ReadinessDto })
-  @ApiProblemResponse(
-    HttpStatus.SERVICE_UNAVAILABLE,
-    'A dependency is down; retry after Retry-After.',
-    { 'Retry-After': { description: 'Seconds to wait.', schema: { type: 'integer' } } },
-  )
+  @ApiOperation({
+    operationId: 'getReadiness',
+    summary: 'Readiness: the database answers and a JWKS key set is loaded.',
+  })
+  @ApiOkResponse({ type: ReadinessDto, description: 'Ready to serve requests.' })
+  @ApiProblemResponse(HttpStatus.SERVICE_UNAVAILABLE, {
+    description: 'A dependency is down; retry after Retry-After.',
+    headers: {
+      'Retry-After': {
+        description: 'Seconds to wait.',
+        schema: { type: 'integer', example: DEFAULT_RETRY_AFTER_SECONDS },
+      },
+    },
+    examples: {
+      notReady: problemExample(
+        'The database is down',
+        new RetryableUnavailableException(notReadyDetail(['database'])),
+        '/api/health/ready',
+      ),
+    },
+  })
   async ready(): Promise<ReadinessDto> {
     const checks = await this.health.readiness();
     const down = Object.entries(checks).filter(([, state]) => state === 'down');
     if (down.length > 0) {
-      throw new RetryableUnavailableException(
-        `Not ready: ${down.map(([name]) => name).join(' and ')} unavailable.`,
-      );
+      throw new RetryableUnavailableException(notReadyDetail(down.map(([name]) => name)));
     }
     return { status: 'ok', checks };
   }
+}
+
+function notReadyDetail(down: string[]): string {
+  return `Not ready: ${down.join(' and ')} unavailable.`;
 }

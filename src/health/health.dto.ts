@@ -1,10 +1,12 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'Liveness' })
 export class LivenessDto {
   @ApiProperty({ example: 'ok' })
   status!: 'ok';
 }
 
+@ApiSchema({ name: 'ReadinessChecks' })
 export class ReadinessChecksDto {
   @ApiProperty({ enum: ['up', 'down'] })
   database!: 'up' | 'down';
@@ -13,6 +15,7 @@ export class ReadinessChecksDto {
   jwks!: 'up' | 'down';
 }
 
+@ApiSchema({ name: 'Readiness' })
 export class ReadinessDto {
   @ApiProperty({ example: 'ok' })
   status!: 'ok';

@@ -8,8 +8,11 @@ import { ProfileDto } from './profile.dto';
 @Controller('profile')
 export class ProfileController {
   @Get()
-  @ApiOperation({ summary: "The caller's profile, read from the token's claims (no database)." })
-  @ApiOkResponse({ type: ProfileDto })
+  @ApiOperation({
+    operationId: 'getProfile',
+    summary: "The caller's profile, read from the token's claims (no database).",
+  })
+  @ApiOkResponse({ type: ProfileDto, description: 'Who the token says the caller is.' })
   profile(@CurrentUser() user: AuthenticatedUser): ProfileDto {
     return {
       id: user.id,

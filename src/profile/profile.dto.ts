@@ -1,5 +1,6 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 
+@ApiSchema({ name: 'Profile' })
 export class ProfileDto {
   @ApiProperty({ example: 'x8Qm1cWvJ3kZbq0tY7rNf2LhA9sDpE6u', description: 'The token subject.' })
   id!: string;

@@ -26,7 +26,7 @@ interface CounterRow {
 }
 
 /**
- * Rate-limit counters shared by every instance through PostgreSQL (SPEC §10), without a
+ * Rate-limit counters shared by every instance through PostgreSQL, without a
  * database round trip per request: each instance counts locally and adds its hits to the shared
  * fixed-window counters every FLUSH_INTERVAL_MS, reading back the total. The price is a little
  * slack (other instances' hits are seen up to one interval late); the gain is that rate

@@ -13,7 +13,7 @@ import { RateLimitMetrics } from './rate-limit.metrics';
 })
 class RateLimitStorageModule {}
 
-/** Rate limiting with @nestjs/throttler over counters shared through PostgreSQL (SPEC §10). */
+/** Rate limiting with @nestjs/throttler over counters shared through PostgreSQL. */
 @Module({
   imports: [
     ThrottlerModule.forRootAsync({

@@ -1,6 +1,19 @@
 import { applyDecorators, HttpStatus } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
-import { ApiProblemResponse } from '../common/api-problem-response.decorator';
+import { ApiProblemResponse, ProblemHeader } from '../common/api-problem-response.decorator';
+import { RequestValidationException } from '../common/common.errors';
+import { FASTIFY_ERRORS } from '../common/problem-details.filter';
+import { ProblemExample, problemExample } from '../common/problem-example';
+import { FieldError } from '../common/problem.exception';
+import {
+  DATABASE_RETRY_AFTER_SECONDS,
+  DatabaseUnavailableException,
+} from '../database/database.errors';
+import { LIST_LIMIT_MAX, TITLE_MAX_LENGTH } from './todo.limits';
+import { TodoNotFoundException, TodoVersionMismatchException } from './todos.errors';
+
+const TODOS = '/api/todos';
+const TODO = '/api/todos/{id}';
 
 /** OpenAPI description of the ETag response header. */
 export const ETAG_RESPONSE_HEADER = {
@@ -10,38 +23,177 @@ export const ETAG_RESPONSE_HEADER = {
   },
 };
 
-/** The `:id` routes: a bad id or header is 400; another user's todo is the same 404 as none. */
-export const ApiTodoByIdProblems = () =>
-  applyDecorators(
-    ApiProblemResponse(
-      HttpStatus.BAD_REQUEST,
-      'Validation failed; `errors` names each field (`id` when the path id is not a UUID).',
-    ),
-    ApiProblemResponse(
-      HttpStatus.NOT_FOUND,
+const RETRY_AFTER: Record<string, ProblemHeader> = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying.',
+    schema: { type: 'integer', example: DATABASE_RETRY_AFTER_SECONDS },
+  },
+};
+
+const invalid = (summary: string, path: string, ...errors: FieldError[]): ProblemExample =>
+  problemExample(summary, new RequestValidationException(errors), path);
+
+const invalidId = (path: string) =>
+  invalid('The path id is not a UUID', path, { field: 'id', message: 'id must be a UUID' });
+
+const titleTooLong = (path: string) =>
+  invalid('A title over the limit', path, {
+    field: 'title',
+    message: `title must be between 1 and ${TITLE_MAX_LENGTH} characters long`,
+  });
+
+const validationFailed = (...examples: [string, ProblemExample][]) =>
+  ApiProblemResponse(HttpStatus.BAD_REQUEST, {
+    description: 'Validation failed: `errors` names each field at fault and why.',
+    examples: Object.fromEntries(examples),
+  });
+
+const notFound = (path: string) =>
+  ApiProblemResponse(HttpStatus.NOT_FOUND, {
+    description:
       'No such todo for the caller: the same answer whether it does not exist or is not theirs.',
-    ),
+    examples: { notFound: problemExample('No such todo', new TodoNotFoundException(), path) },
+  });
+
+const versionMismatch = (path: string) =>
+  ApiProblemResponse(HttpStatus.PRECONDITION_FAILED, {
+    description: 'If-Match does not name the current version: someone changed the todo meanwhile.',
+    examples: {
+      versionMismatch: problemExample(
+        'Changed since the ETag was read: GET it again',
+        new TodoVersionMismatchException(),
+        path,
+      ),
+    },
+  });
+
+/** Routes with a JSON body: Fastify refuses what is too large or not JSON before Nest sees it. */
+const jsonBodyProblems = (path: string) =>
+  applyDecorators(
+    ApiProblemResponse(HttpStatus.PAYLOAD_TOO_LARGE, {
+      description: 'The body exceeds 64 KiB.',
+      examples: {
+        bodyTooLarge: problemExample(
+          'A body over 64 KiB',
+          { status: 413, detail: FASTIFY_ERRORS.FST_ERR_CTP_BODY_TOO_LARGE },
+          path,
+        ),
+      },
+    }),
+    ApiProblemResponse(HttpStatus.UNSUPPORTED_MEDIA_TYPE, {
+      description: 'The body is not UTF-8 application/json.',
+      examples: {
+        notJson: problemExample(
+          'Content-Type: text/plain',
+          { status: 415, detail: FASTIFY_ERRORS.FST_ERR_CTP_INVALID_MEDIA_TYPE },
+          path,
+        ),
+      },
+    }),
   );
 
-/** Routes with a JSON body. */
-export const ApiJsonBodyProblems = () =>
+/** Every route reads the database; the auth documentation adds the key server's 503 to this. */
+const databaseUnavailable = (path: string) =>
+  ApiProblemResponse(HttpStatus.SERVICE_UNAVAILABLE, {
+    description:
+      'A dependency is down for now; the token may be fine. Retry after Retry-After, and do ' +
+      'not sign the user out.',
+    headers: RETRY_AFTER,
+    examples: {
+      databaseUnavailable: problemExample(
+        'The database cannot be reached',
+        new DatabaseUnavailableException(undefined),
+        path,
+      ),
+    },
+  });
+
+/** GET /api/todos */
+export const ApiListTodosProblems = () =>
   applyDecorators(
-    ApiProblemResponse(HttpStatus.PAYLOAD_TOO_LARGE, 'The body exceeds 64 KiB.'),
-    ApiProblemResponse(HttpStatus.UNSUPPORTED_MEDIA_TYPE, 'The body is not application/json.'),
+    validationFailed(
+      [
+        'invalidLimit',
+        invalid('A limit out of range', TODOS, {
+          field: 'limit',
+          message: `limit must be an integer from 1 to ${LIST_LIMIT_MAX}`,
+        }),
+      ],
+      [
+        'invalidCursor',
+        invalid('A cursor that no page returned', TODOS, {
+          field: 'cursor',
+          message: "cursor must be a previous page's nextCursor",
+        }),
+      ],
+    ),
+    databaseUnavailable(TODOS),
+  );
+
+/** POST /api/todos */
+export const ApiCreateTodoProblems = () =>
+  applyDecorators(
+    validationFailed(
+      [
+        'missingTitle',
+        invalid('No title', TODOS, { field: 'title', message: 'title is required' }),
+      ],
+      ['titleTooLong', titleTooLong(TODOS)],
+      [
+        'serverOwnedField',
+        invalid('A field the server sets', TODOS, {
+          field: 'id',
+          message: 'property id should not exist',
+        }),
+      ],
+    ),
+    jsonBodyProblems(TODOS),
+    databaseUnavailable(TODOS),
+  );
+
+/** GET /api/todos/{id} */
+export const ApiGetTodoProblems = () =>
+  applyDecorators(
+    validationFailed(['invalidId', invalidId(TODO)]),
+    notFound(TODO),
+    databaseUnavailable(TODO),
+  );
+
+/** PATCH /api/todos/{id} */
+export const ApiUpdateTodoProblems = () =>
+  applyDecorators(
+    validationFailed(
+      ['invalidId', invalidId(TODO)],
+      ['titleTooLong', titleTooLong(TODO)],
+      [
+        'nothingToChange',
+        invalid('An empty body', TODO, {
+          field: 'body',
+          message: 'send at least one of title, description, completed',
+        }),
+      ],
+    ),
+    notFound(TODO),
+    versionMismatch(TODO),
+    jsonBodyProblems(TODO),
+    databaseUnavailable(TODO),
+  );
+
+/** DELETE /api/todos/{id} */
+export const ApiDeleteTodoProblems = () =>
+  applyDecorators(
+    validationFailed(['invalidId', invalidId(TODO)]),
+    notFound(TODO),
+    versionMismatch(TODO),
+    databaseUnavailable(TODO),
   );
 
 /** Routes that honour If-Match. */
 export const ApiIfMatch = () =>
-  applyDecorators(
-    ApiHeader({
-      name: 'If-Match',
-      required: false,
-      description:
-        'An ETag from a previous response, or *: the change happens only if the todo is still ' +
-        'at that version. Without it, the last write wins.',
-    }),
-    ApiProblemResponse(
-      HttpStatus.PRECONDITION_FAILED,
-      'If-Match does not name the current version: someone changed the todo meanwhile.',
-    ),
-  );
+  ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description:
+      'An ETag from a previous response, or *: the change happens only if the todo is still ' +
+      'at that version. Without it, the last write wins.',
+  });

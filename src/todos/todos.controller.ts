@@ -25,7 +25,6 @@ import {
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
-import { ApiProblemResponse } from '../common/api-problem-response.decorator';
 import { CreateTodoDto } from './dto/create-todo.dto';
 import { ListTodosQueryDto } from './dto/list-todos-query.dto';
 import { TodoIdParamDto } from './dto/todo-id-param.dto';
@@ -36,9 +35,12 @@ import { decodeTodoCursor } from './todo-cursor';
 import { formatEtag, ifNoneMatchMatches, parseIfMatch } from './todo-etag';
 import { Todo } from './todo.entity';
 import {
+  ApiCreateTodoProblems,
+  ApiDeleteTodoProblems,
+  ApiGetTodoProblems,
   ApiIfMatch,
-  ApiJsonBodyProblems,
-  ApiTodoByIdProblems,
+  ApiListTodosProblems,
+  ApiUpdateTodoProblems,
   ETAG_RESPONSE_HEADER,
 } from './todos.api-docs';
 import { TodosService } from './todos.service';
@@ -50,9 +52,12 @@ export class TodosController {
   constructor(private readonly todos: TodosService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List your todos, newest first (keyset pagination).' })
+  @ApiOperation({
+    operationId: 'listTodos',
+    summary: 'List your todos, newest first (keyset pagination).',
+  })
   @ApiOkResponse({ type: TodoPageDto, description: 'One page of your todos.' })
-  @ApiProblemResponse(HttpStatus.BAD_REQUEST, 'A bad limit, cursor or completed; see `errors`.')
+  @ApiListTodosProblems()
   async list(
     @CurrentUser() user: AuthenticatedUser,
     @Query() query: ListTodosQueryDto,
@@ -67,7 +72,7 @@ export class TodosController {
   }
 
   @Post()
-  @ApiOperation({ summary: 'Create a todo.' })
+  @ApiOperation({ operationId: 'createTodo', summary: 'Create a todo.' })
   @ApiBody({ type: CreateTodoDto })
   @ApiCreatedResponse({
     type: TodoDto,
@@ -77,8 +82,7 @@ export class TodosController {
       ...ETAG_RESPONSE_HEADER,
     },
   })
-  @ApiProblemResponse(HttpStatus.BAD_REQUEST, 'Validation failed; `errors` names each field.')
-  @ApiJsonBodyProblems()
+  @ApiCreateTodoProblems()
   async create(
     @CurrentUser() user: AuthenticatedUser,
     @Body() body: CreateTodoDto,
@@ -90,7 +94,7 @@ export class TodosController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Get one of your todos.' })
+  @ApiOperation({ operationId: 'getTodo', summary: 'Get one of your todos.' })
   @ApiHeader({
     name: 'If-None-Match',
     required: false,
@@ -98,7 +102,7 @@ export class TodosController {
   })
   @ApiOkResponse({ type: TodoDto, headers: ETAG_RESPONSE_HEADER, description: 'The todo.' })
   @ApiNotModifiedResponse({ description: 'If-None-Match names the current version.' })
-  @ApiTodoByIdProblems()
+  @ApiGetTodoProblems()
   async findOne(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { id }: TodoIdParamDto,
@@ -114,12 +118,14 @@ export class TodosController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change any of title, description, completed (at least one).' })
+  @ApiOperation({
+    operationId: 'updateTodo',
+    summary: 'Change any of title, description, completed (at least one).',
+  })
   @ApiBody({ type: UpdateTodoDto })
   @ApiIfMatch()
   @ApiOkResponse({ type: TodoDto, headers: ETAG_RESPONSE_HEADER, description: 'The changed todo.' })
-  @ApiTodoByIdProblems()
-  @ApiJsonBodyProblems()
+  @ApiUpdateTodoProblems()
   async update(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { id }: TodoIdParamDto,
@@ -133,10 +139,10 @@ export class TodosController {
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  @ApiOperation({ summary: 'Delete one of your todos.' })
+  @ApiOperation({ operationId: 'deleteTodo', summary: 'Delete one of your todos.' })
   @ApiIfMatch()
   @ApiNoContentResponse({ description: 'Deleted.' })
-  @ApiTodoByIdProblems()
+  @ApiDeleteTodoProblems()
   async remove(
     @CurrentUser() user: AuthenticatedUser,
     @Param() { id }: TodoIdParamDto,

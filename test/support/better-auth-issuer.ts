@@ -8,7 +8,7 @@ import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http
 import { AddressInfo } from 'node:net';
 import { compact, signInput } from './jws';
 
-/** The algorithms Better Auth's jwt() plugin can sign with (SPEC §2). */
+/** The algorithms Better Auth's jwt() plugin can sign with. */
 export type BetterAuthAlgorithm = 'EdDSA' | 'ES256' | 'ES512' | 'RS256' | 'PS256';
 
 export interface IssuerOptions {

@@ -1,4 +1,4 @@
-/** The largest JWKS document accepted; a real key set is a few KiB (SPEC §4). */
+/** The largest JWKS document accepted; a real key set is a few KiB. */
 export const MAX_JWKS_BYTES = 1024 * 1024;
 
 export class JwksFetchError extends Error {
@@ -13,7 +13,7 @@ export interface JwksDocument {
 }
 
 /**
- * Fetches a JWKS with the limits SPEC §4 sets: one overall deadline, no redirects (a redirect
+ * Fetches a JWKS within fixed limits: one overall deadline, no redirects (a redirect
  * could move key discovery to a host nobody configured), a size cap read as a stream so a huge
  * body is never buffered, and a body that must be a JSON object with a `keys` array.
  */
@@ -48,9 +48,13 @@ export async function fetchJwks(url: string, timeoutMs: number): Promise<JwksDoc
   if (!isObject(document) || !Array.isArray(document.keys)) {
     throw new JwksFetchError('body has no "keys" array');
   }
-  // Entries that are not objects are dropped here: jwks-rsa destructures every entry and throws
-  // on `null`, which the key store would read as "no usable key" and so drop every good key too.
-  return { keys: document.keys.filter(isObject) };
+  // A `keys` entry that is not a JSON object makes the whole document something other than a key
+  // set (jose's own key-set check says the same): a failed fetch, so the known keys keep working.
+  // Dropping such entries instead would read `[null]` as an empty set, i.e. every key withdrawn.
+  if (!document.keys.every(isObject)) {
+    throw new JwksFetchError('"keys" holds an entry that is not a JSON object');
+  }
+  return { keys: document.keys };
 }
 
 async function readLimited(response: Response, signal: AbortSignal, timeoutMs: number) {
@@ -76,6 +80,7 @@ async function readLimited(response: Response, signal: AbortSignal, timeoutMs: n
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** A plain JSON object: not null, not an array (what `JSON.parse` gives for `{…}`). */
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -33,7 +33,7 @@ const KEYS = Object.fromEntries(KINDS.map((kind) => [kind, publicKey(kind)])) as
   KeyObject
 >;
 
-/** The truth table of SPEC §4, written out rather than derived: which key type serves which alg. */
+/** Which key type serves which alg, written out rather than derived so the code cannot check itself. */
 const FITS: Record<KeyKind, JwtAlgorithm[]> = {
   ed25519: ['EdDSA', 'Ed25519'],
   ed448: [],
@@ -215,6 +215,44 @@ describe('JwksKeyStore', () => {
     const keys = store({ jwksCooldownSeconds: 0 });
     await keys.onApplicationBootstrap();
     serve([]);
+    expect(await keys.findKey('EdDSA', 'unknown')).toEqual({ status: 'unknown' });
+    expect(await keys.findKey('EdDSA', 'a')).toEqual({ status: 'unknown' });
+  });
+
+  it.each([
+    ['[null]', [null]],
+    ['[1]', [1]],
+    ['["key"]', ['key']],
+    ['[[]]', [[]]],
+    ['[true]', [true]],
+    ['a good key beside null', 'good+null'],
+  ])(
+    'treats keys: %s as a failed fetch: known keys keep working, unknown ones are 503',
+    async (_name, entries) => {
+      serve([jwk('ed25519', 'a')]);
+      const keys = store({ jwksCooldownSeconds: 0 });
+      await keys.onApplicationBootstrap();
+      const known = await keys.findKey('EdDSA', 'a');
+      expect(known).toMatchObject({ status: 'found' });
+      const served = entries === 'good+null' ? [jwk('ed25519', 'b'), null] : entries;
+      serve(served as unknown[]);
+
+      expect(await keys.findKey('EdDSA', 'b')).toEqual({ status: 'unavailable' });
+      const after = await keys.findKey('EdDSA', 'a');
+      expect(after).toMatchObject({ status: 'found' });
+      expect(after.status === 'found' && keys.isCurrent(after.key)).toBe(true);
+      expect(fetchMock).toHaveBeenCalledTimes(2);
+      expect(Logger.prototype.warn).toHaveBeenCalledWith(
+        expect.stringContaining('"keys" holds an entry that is not a JSON object'),
+      );
+    },
+  );
+
+  it('still reads objects that are not usable keys as absent keys, not as a failed fetch', async () => {
+    serve([jwk('ed25519', 'a')]);
+    const keys = store({ jwksCooldownSeconds: 0 });
+    await keys.onApplicationBootstrap();
+    serve([{ kty: 'OKP' }, { hello: 'world' }]);
     expect(await keys.findKey('EdDSA', 'unknown')).toEqual({ status: 'unknown' });
     expect(await keys.findKey('EdDSA', 'a')).toEqual({ status: 'unknown' });
   });

@@ -38,7 +38,7 @@ export function keyFitsAlgorithm(key: JwksKey, alg: JwtAlgorithm): boolean {
   switch (alg) {
     case 'EdDSA':
     case 'Ed25519':
-      // Ed448 is refused: Better Auth never issues it and SPEC §3 admits Ed25519 keys only.
+      // Ed448 is refused: Better Auth never issues it, so only Ed25519 keys are admitted.
       return type === 'ed25519';
     case 'ES256':
     case 'ES384':
@@ -52,7 +52,7 @@ export function keyFitsAlgorithm(key: JwksKey, alg: JwtAlgorithm): boolean {
 /**
  * Holds the issuer's public keys. jwks-rsa fetches (through our bounded fetcher) and parses the
  * JWKS, dropping `use: "enc"` keys and private material; this class owns caching, because the
- * policy SPEC §4 asks for (stale keys kept when a fetch fails, one shared fetch per cooldown for
+ * policy this API needs (stale keys kept when a fetch fails, one shared fetch per cooldown for
  * unknown `kid`s, 503 rather than 401 when keys cannot be known) is not what jwks-rsa's cache does.
  */
 @Injectable()

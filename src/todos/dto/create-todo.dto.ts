@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, ValidateIf } from 'class-validator';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../todo.limits';
@@ -11,6 +11,7 @@ const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? val
  * any other (`id`, `userId`, `createdAt`, …) with a 400 naming it, so a client can never set what
  * the server owns.
  */
+@ApiSchema({ name: 'CreateTodo' })
 export class CreateTodoDto {
   @ApiProperty({
     example: 'Buy milk',

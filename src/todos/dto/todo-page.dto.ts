@@ -1,9 +1,10 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { encodeTodoCursor } from '../todo-cursor';
 import { TodoPage } from '../todos.service';
 import { TodoDto } from './todo.dto';
 
 /** One page of the caller's todos, newest first. */
+@ApiSchema({ name: 'TodoPage' })
 export class TodoPageDto {
   @ApiProperty({ type: [TodoDto] })
   todos!: TodoDto[];

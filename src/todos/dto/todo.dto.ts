@@ -1,8 +1,9 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { Todo } from '../todo.entity';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../todo.limits';
 
 /** A todo as the API returns it. The owner and the version are not part of it (the ETag is). */
+@ApiSchema({ name: 'Todo' })
 export class TodoDto {
   @ApiProperty({ format: 'uuid', example: '0b9f4a53-2f6c-4c55-9a43-7d3e5f7c1a20' })
   id!: string;

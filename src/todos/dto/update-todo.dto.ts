@@ -1,4 +1,4 @@
-import { PartialType } from '@nestjs/swagger';
+import { ApiSchema, PartialType } from '@nestjs/swagger';
 import { RequestValidationException } from '../../common/common.errors';
 import { CreateTodoDto } from './create-todo.dto';
 
@@ -7,6 +7,7 @@ import { CreateTodoDto } from './create-todo.dto';
  * is sent must be valid (`skipNullProperties: false`): `"title": null` is a 400, not a NOT NULL
  * violation; only `description` accepts null (it clears the description).
  */
+@ApiSchema({ name: 'UpdateTodo' })
 export class UpdateTodoDto extends PartialType(CreateTodoDto, { skipNullProperties: false }) {}
 
 /** The fields a PATCH changes. Only keys that were sent are present. */

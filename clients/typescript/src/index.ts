@@ -1,0 +1,2 @@
+export type { components, operations, paths } from './schema';
+export type { CreateTodo, FieldError, Problem, Profile, Todo, TodoPage, UpdateTodo } from './types';
