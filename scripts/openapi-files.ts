@@ -30,6 +30,7 @@ export function renderOpenApiJson(servedJson: string): Promise<string> {
 
 /** The client's types for a document, as openapi-typescript's CLI writes them, formatted. */
 export async function renderClientSchema(document: unknown): Promise<string> {
-  const ast = await openapiTS(document as OpenAPI3);
+  // defaultNonNullable off: a field with a default (`completed`) stays optional in request bodies.
+  const ast = await openapiTS(document as OpenAPI3, { defaultNonNullable: false });
   return formatted(COMMENT_HEADER + astToString(ast), CLIENT_SCHEMA_FILE);
 }

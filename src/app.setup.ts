@@ -1,18 +1,20 @@
 import { BadRequestException } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { FastifyReply, FastifyRequest, LogController } from 'fastify';
+import { FastifyError, FastifyReply, FastifyRequest, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, maxHeaderSize } from 'node:http';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
 import { documentAuthModes } from './auth/auth.openapi';
+import { unreadableBody } from './common/body-encoding';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { inheritedKeys } from './common/inherited-keys';
 import { addSecurityHeaders } from './common/security-headers';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
+import { sendProblem } from './common/problem-details.filter';
 import { ApiTag, describeTags, setupSwagger } from './common/swagger';
 import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
@@ -63,6 +65,17 @@ function checkingInterval(requestTimeoutMs: number): number {
   return Math.min(5_000, Math.max(250, Math.floor(requestTimeoutMs / 4)));
 }
 
+/**
+ * Fastify's `trustProxy` from TRUST_PROXY: a list of proxy addresses as is; a hop count as a
+ * function trusting that many hops, since Fastify no longer takes a number (a hop count cannot
+ * tell a proxy from a client that connects directly, so a list is the safer setting).
+ */
+function trustProxyOption(trustProxy: number | string[]) {
+  if (Array.isArray(trustProxy)) return trustProxy;
+  if (trustProxy === 0) return false;
+  return (_address: string, hop: number) => hop < trustProxy;
+}
+
 export interface CreateAppOptions {
   /** Replaces the pino logger (tests capture logs with it). */
   logger?: Logger;
@@ -102,8 +115,17 @@ export async function createApp(
     // A database that stops answering (frozen, partitioned) would otherwise hold a request for
     // ever: queries on pooled connections have no timeout of their own. The answer is a 503.
     handlerTimeout: config.http.handlerTimeoutMs,
-    routerOptions: { maxParamLength: 200 },
-    // Off: drainOnClose answers requests that arrive during shutdown with a problem+json 503.
+    // Path parameters as long as Node lets a request line be: each route judges its own (an :id
+    // that is not a UUID is the same 400 at any length), instead of the router answering a long
+    // one with its own 414. The router's limit guards regex parameters, which no route has.
+    routerOptions: { maxParamLength: maxHeaderSize },
+    trustProxy: trustProxyOption(config.http.trustProxy),
+    // Errors the router raises before any route runs (a malformed percent-encoding, say) are
+    // answered as problem+json like every other error.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) =>
+      sendProblem(error, request, reply),
+    // Off: during the drain, drainOnClose serves what still arrives on open connections (a 503
+    // there would reach a proxy's client as a failure) and closes each connection after it.
     return503OnClosing: false,
     clientErrorHandler,
   });
@@ -135,6 +157,12 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
   app.get(MetricsService).observeRequests(fastify);
   // In-flight requests get as long to finish as a request gets to arrive, within MAX_DRAIN_MS.
   drainOnClose(fastify, Math.min(config.http.requestTimeoutMs, MAX_DRAIN_MS));
+  // A body in another charset or with a content coding is refused on its headers, before it is read.
+  fastify.addHook('preParsing', (request, _reply, payload, done) => {
+    const refusal = unreadableBody(request.headers);
+    if (refusal) done(refusal);
+    else done(null, payload);
+  });
   // JSON only: text/plain (Fastify's other built-in parser) is refused with 415.
   fastify.removeContentTypeParser('text/plain');
   // Fastify's own JSON parser (with its prototype-poisoning checks), behind a nesting limit.

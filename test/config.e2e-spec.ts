@@ -67,6 +67,15 @@ describe('configuration errors stop the process before it listens', () => {
     },
   );
 
+  it('refuses JWT_AUDIENCE set to the empty string instead of using the default audience', async () => {
+    const { code, stderr, stdout } = await runApp({ JWT_AUDIENCE: '' });
+    expect(code).toBe(1);
+    expect(stdout).not.toContain('listening');
+    expect(stderr.trim().split('\n')).toEqual([
+      'Configuration error: JWT_AUDIENCE="": expected a value (unset the variable to get its default)',
+    ]);
+  });
+
   it('requires DATABASE_URL in production', async () => {
     const { code, stderr } = await runApp({ NODE_ENV: 'production' });
     expect(code).toBe(1);

@@ -13,7 +13,6 @@ import {
   migratedDataSource,
   scratchDatabase,
 } from './support/scratch-database';
-import { expectProblem } from './support/problem';
 import { testDatabaseUrl } from './support/test-env';
 
 /**
@@ -203,8 +202,9 @@ describe('graceful shutdown (SIGTERM)', () => {
           `Connection: close\r\n\r\n${slowBody.slice(0, 5)}`,
       );
       // Two pipelined requests on one connection: Node reads both before shutdown begins, so
-      // both were accepted and both must be answered. A third, sent on it after SIGTERM, arrives
-      // after close began: 503 with Retry-After, as a problem like every other error.
+      // both were accepted and both must be answered. Two more, sent on it after SIGTERM, arrive
+      // after close began: the connection is open, so they are served too, and only the answer
+      // to the last of them ends the connection.
       const pipelined = openConnection(app.url);
       const get = `GET /api/todos HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${users[1].jwt}\r\n\r\n`;
       await until(() => lockHeld);
@@ -217,8 +217,11 @@ describe('graceful shutdown (SIGTERM)', () => {
       const inFlight = outcomes.length;
       sigtermAt = Date.now();
       app.signal('SIGTERM');
-      await sleep(500);
-      pipelined.socket.write(get);
+      // Close has begun once new connections are refused (a fixed wait is not enough on a busy
+      // machine).
+      const port = Number(new URL(app.url).port);
+      while (await portIsOpen(port)) await sleep(10);
+      pipelined.socket.write(get + get);
       slow.socket.write(slowBody.slice(5));
       await sleep(300);
       await locker.query('COMMIT');
@@ -231,8 +234,7 @@ describe('graceful shutdown (SIGTERM)', () => {
 
       // 1. Every request the server accepted got a whole answer; none was cut off.
       const failures = outcomes.filter(
-        (o) =>
-          !(o.status === 200 || o.status === 201 || o.status === 503) && o.error !== 'ECONNREFUSED',
+        (o) => !(o.status === 200 || o.status === 201) && o.error !== 'ECONNREFUSED',
       );
       expect(failures).toEqual([]);
       // Refused connections are only those opened after the server stopped listening.
@@ -252,14 +254,18 @@ describe('graceful shutdown (SIGTERM)', () => {
       expect(statusLines(pipelinedResult.received)).toEqual([
         'HTTP/1.1 200 OK',
         'HTTP/1.1 200 OK',
-        'HTTP/1.1 503 Service Unavailable',
+        'HTTP/1.1 200 OK',
+        'HTTP/1.1 200 OK',
       ]);
-      const closing = pipelinedResult.received.slice(
-        pipelinedResult.received.indexOf('HTTP/1.1 503'),
-      );
-      const closingReply = parseRawReply(closing, '/api/todos');
-      expectProblem(closingReply, { status: 503, retryAfter: '1' });
-      expect(closingReply.headers.get('connection')).toBe('close');
+      const answers = pipelinedResult.received
+        .split(/(?=HTTP\/1\.1 \d{3} )/)
+        .map((raw) => parseRawReply(raw, '/api/todos'));
+      expect(answers.map((reply) => reply.headers.get('connection') === 'close')).toEqual([
+        false,
+        false,
+        false,
+        true,
+      ]);
       expect(pipelinedResult.error).toBeUndefined();
 
       // 2. The process exits by itself, with 0, once the work is done.
@@ -288,7 +294,6 @@ describe('graceful shutdown (SIGTERM)', () => {
         requests: outcomes.length,
         inFlightAtSigterm: parked.length + 3,
         ok: outcomes.filter((o) => o.status === 200 || o.status === 201).length,
-        closing503: outcomes.filter((o) => o.status === 503).length,
         refusedAfterClose: outcomes.filter((o) => o.error === 'ECONNREFUSED').length,
         exitMs: exit.ms,
       };
@@ -302,7 +307,7 @@ describe('graceful shutdown (SIGTERM)', () => {
 
     afterAll(() => app?.kill());
 
-    it('closes idle keep-alive connections at once and cuts a slow client at the drain limit', async () => {
+    it('closes idle keep-alive connections after a short grace and cuts a slow client at the drain limit', async () => {
       const drainLimitMs = 2000;
       app = await AppProcess.spawn({
         DATABASE_URL: testDatabaseUrl(),
@@ -336,7 +341,9 @@ describe('graceful shutdown (SIGTERM)', () => {
       clearInterval(trickle);
       const exit = await app.exit(EXIT_LIMIT_MS);
 
-      expect(idleClosedAfter).toBeLessThan(1000);
+      // Idle connections are kept for a grace period (a quarter of the limit here), so that a
+      // request already on its way is answered, then closed well before the limit.
+      expect(idleClosedAfter).toBeLessThan(drainLimitMs);
       // Node stops timing requests out once the server closes; the drain limit still applies.
       expect(slowClosedAfter).toBeGreaterThanOrEqual(drainLimitMs - 200);
       expect(slowClosedAfter).toBeLessThan(drainLimitMs + 3000);

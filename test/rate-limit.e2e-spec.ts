@@ -42,12 +42,18 @@ describe('rate limiting', () => {
 
     it('counts failed authentications per address, and never blocks a valid token for them', async () => {
       const source = '127.0.0.77';
+      const garbage = { localAddress: source, token: 'garbage' };
       for (let i = 0; i < 3; i++) {
-        expect((await api.http.get('/api/profile', { localAddress: source })).status).toBe(401);
+        expect((await api.http.get('/api/profile', garbage)).status).toBe(401);
       }
-      expect((await api.http.get('/api/profile', { localAddress: source })).status).toBe(429);
+      expect((await api.http.get('/api/profile', garbage)).status).toBe(429);
+      // A request without a token is not a failed attempt: its 401 tells the client to sign in.
+      expect((await api.http.get('/api/profile', { localAddress: source })).status).toBe(401);
       // A different address is not affected.
-      expect((await api.http.get('/api/profile', { localAddress: '127.0.0.78' })).status).toBe(401);
+      expect(
+        (await api.http.get('/api/profile', { localAddress: '127.0.0.78', token: 'garbage' }))
+          .status,
+      ).toBe(401);
       // Bob's valid token is judged on Bob's own budget.
       expect((await api.http.get('/api/profile', { token: bob.jwt })).status).toBe(200);
     });
@@ -56,6 +62,7 @@ describe('rate limiting', () => {
       const statuses: number[] = [];
       for (let i = 0; i < 4; i++) {
         const response = await api.http.get('/api/profile', {
+          token: 'garbage',
           headers: { 'x-forwarded-for': `203.0.113.${i}` },
         });
         statuses.push(response.status);
@@ -86,19 +93,14 @@ describe('rate limiting', () => {
     afterAll(() => api.close());
 
     it('limits by the address the proxy reports', async () => {
-      const from = (ip: string) => ({ 'x-forwarded-for': `198.51.100.9, ${ip}` });
-      expect((await api.http.get('/api/profile', { headers: from('203.0.113.10') })).status).toBe(
-        401,
-      );
-      expect((await api.http.get('/api/profile', { headers: from('203.0.113.10') })).status).toBe(
-        401,
-      );
-      expect((await api.http.get('/api/profile', { headers: from('203.0.113.10') })).status).toBe(
-        429,
-      );
-      expect((await api.http.get('/api/profile', { headers: from('203.0.113.11') })).status).toBe(
-        401,
-      );
+      const from = (ip: string) => ({
+        token: 'garbage',
+        headers: { 'x-forwarded-for': `198.51.100.9, ${ip}` },
+      });
+      expect((await api.http.get('/api/profile', from('203.0.113.10'))).status).toBe(401);
+      expect((await api.http.get('/api/profile', from('203.0.113.10'))).status).toBe(401);
+      expect((await api.http.get('/api/profile', from('203.0.113.10'))).status).toBe(429);
+      expect((await api.http.get('/api/profile', from('203.0.113.11'))).status).toBe(401);
     });
   });
 
@@ -109,7 +111,10 @@ describe('rate limiting', () => {
       const first = await startTestApp(env);
       try {
         for (let i = 0; i < 3; i++) {
-          expect((await first.http.get('/api/profile', { localAddress: source })).status).toBe(401);
+          expect(
+            (await first.http.get('/api/profile', { localAddress: source, token: 'garbage' }))
+              .status,
+          ).toBe(401);
         }
         await sleep(800); // > two flush intervals: the hits are in PostgreSQL now
       } finally {
@@ -119,9 +124,10 @@ describe('rate limiting', () => {
       try {
         // The second instance learns the shared total at its first flush (the documented
         // slack of one flush interval), and from then on enforces the limit across both.
-        expect((await second.http.get('/api/profile', { localAddress: source })).status).toBe(401);
+        const garbage = { localAddress: source, token: 'garbage' };
+        expect((await second.http.get('/api/profile', garbage)).status).toBe(401);
         await sleep(800);
-        expect((await second.http.get('/api/profile', { localAddress: source })).status).toBe(429);
+        expect((await second.http.get('/api/profile', garbage)).status).toBe(429);
       } finally {
         await second.close();
       }

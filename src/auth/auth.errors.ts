@@ -40,6 +40,13 @@ export class InvalidTokenException extends ProblemException {
 }
 
 /**
+ * A token whose signature verified, from the configured issuer for this audience, but outside
+ * its time window (expired, not yet valid, issued in the future). Its holder is a real client
+ * that must see this 401 to refresh its token, so it never counts as a failed attempt.
+ */
+export class TokenOutsideTimeWindowException extends InvalidTokenException {}
+
+/**
  * The signing keys cannot be obtained right now; the token may well be valid, so 503 (retry)
  * rather than 401 (give up). The JWT guard logs the refusal, hence `logged`.
  */

@@ -10,6 +10,7 @@ import {
   InvalidTokenException,
   KeysUnavailableException,
   MissingTokenException,
+  TokenOutsideTimeWindowException,
 } from './auth.errors';
 import { AuthMetrics } from './auth.metrics';
 import { AuthenticatedUser } from './authenticated-user';
@@ -57,6 +58,12 @@ class PublicController {
 
 type TestRequest = FastifyRequest & { user?: AuthenticatedUser };
 
+function fakeReply(): FastifyReply {
+  const reply = { header: jest.fn() };
+  reply.header.mockReturnValue(reply);
+  return reply as unknown as FastifyReply;
+}
+
 function fakeRequest(authorization?: string): TestRequest {
   const rawHeaders = authorization === undefined ? [] : ['Authorization', authorization];
   return {
@@ -70,9 +77,10 @@ function contextFor(
   controller: new () => object,
   method: string,
   request: TestRequest,
+  reply: FastifyReply = fakeReply(),
 ): ExecutionContext {
   const handler = (controller.prototype as Record<string, () => void>)[method];
-  return new ExecutionContextHost([request, {} as FastifyReply], controller, handler);
+  return new ExecutionContextHost([request, reply], controller, handler);
 }
 
 describe('JwtAuthGuard', () => {
@@ -131,6 +139,12 @@ describe('JwtAuthGuard', () => {
       expect(verify).not.toHaveBeenCalled();
     });
 
+    it('leaves caching to the route (no Cache-Control from the guard)', async () => {
+      const reply = fakeReply();
+      await guard.canActivate(contextFor(MixedController, 'open', fakeRequest(), reply));
+      expect(reply.header).not.toHaveBeenCalled();
+    });
+
     it('ignores even a bad token (a public route does not read it)', async () => {
       const request = fakeRequest('Bearer garbage');
       await expect(guard.canActivate(contextFor(MixedController, 'open', request))).resolves.toBe(
@@ -180,6 +194,24 @@ describe('JwtAuthGuard', () => {
   });
 
   describe('protected routes (no decorator)', () => {
+    it.each([
+      ['a valid token', 'Bearer good-token'],
+      ['a bad token', 'Bearer forged'],
+      ['no token', undefined],
+    ])('marks the answer no-store with %s, before authenticating', async (_case, header) => {
+      const reply = fakeReply();
+      await guard
+        .canActivate(contextFor(ProtectedController, 'handler', fakeRequest(header), reply))
+        .catch(() => undefined);
+      expect(reply.header).toHaveBeenCalledWith('cache-control', 'no-store');
+    });
+
+    it('marks an @OptionalAuth() answer no-store too (it may hold the user)', async () => {
+      const reply = fakeReply();
+      await guard.canActivate(contextFor(MixedController, 'optional', fakeRequest(), reply));
+      expect(reply.header).toHaveBeenCalledWith('cache-control', 'no-store');
+    });
+
     it('refuses a request without a token with 401 and the plain challenge', async () => {
       const request = fakeRequest();
       const error = await refusal(contextFor(ProtectedController, 'handler', request));
@@ -223,6 +255,27 @@ describe('JwtAuthGuard', () => {
       expect((after.bad_signature ?? 0) - (before.bad_signature ?? 0)).toBe(1);
       expect((after.no_bearer_token ?? 0) - (before.no_bearer_token ?? 0)).toBe(2);
     });
+
+    it('never counts a request without a token, nor answers it 429', async () => {
+      recordFailure.mockResolvedValue(new ThrottlerException());
+      const error = await refusal(contextFor(ProtectedController, 'handler', fakeRequest()));
+      expect(error).toBeInstanceOf(MissingTokenException);
+      expect(recordFailure).not.toHaveBeenCalled();
+    });
+
+    it.each(['token expired', 'token not yet valid', 'token issued in the future'])(
+      'never counts a genuine token refused as "%s", nor answers it 429',
+      async (reason) => {
+        recordFailure.mockResolvedValue(new ThrottlerException());
+        const outside = new TokenOutsideTimeWindowException(reason);
+        verify.mockRejectedValue(outside);
+        const error = await refusal(
+          contextFor(ProtectedController, 'handler', fakeRequest('Bearer expired')),
+        );
+        expect(error).toBe(outside);
+        expect(recordFailure).not.toHaveBeenCalled();
+      },
+    );
 
     it('answers 429 instead of 401 once the address is over its failure budget', async () => {
       const tooMany = new ThrottlerException();

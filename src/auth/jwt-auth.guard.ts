@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
-import { MissingTokenException } from './auth.errors';
+import { MissingTokenException, TokenOutsideTimeWindowException } from './auth.errors';
 import { AuthMetrics } from './auth.metrics';
 import { AuthenticatedUser } from './authenticated-user';
 import { hasAuthorizationHeader } from './bearer-token';
@@ -14,6 +14,9 @@ import { JWT_STRATEGY } from './jwt.strategy';
 /**
  * The global guard (registered as APP_GUARD): deny by default, so a route added tomorrow is
  * protected without anyone remembering to protect it. Only @Public() opens a route.
+ *
+ * Every answer of a route that is not @Public() carries `Cache-Control: no-store`, errors
+ * included, set here so a new protected route gets it without anyone remembering to.
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
@@ -29,6 +32,8 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
+    // The answer is one user's data: neither a shared cache nor the browser's may keep it.
+    void context.switchToHttp().getResponse<FastifyReply>().header('cache-control', 'no-store');
     if (
       this.reflector.getAllAndOverride<boolean>(IS_OPTIONAL_AUTH_KEY, targets) &&
       !hasAuthorizationHeader(request)
@@ -38,9 +43,10 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     try {
       return (await super.canActivate(context)) as boolean;
     } catch (error) {
-      // Refusals count against the client address (memory only: no database, no JWKS), and an
-      // address over its limit gets 429 instead of yet another 401. 503s are our fault, not its.
-      if (error instanceof HttpException && error.getStatus() === 401) {
+      // Garbage and forged tokens count against the client address (memory only: no database,
+      // no JWKS), and an address over its limit gets 429 instead of yet another 401. 503s are our
+      // fault, not its.
+      if (countsAsFailedAttempt(error)) {
         const reply = context.switchToHttp().getResponse<FastifyReply>();
         throw (await this.failedAuthLimiter.recordFailure(request, reply)) ?? error;
       }
@@ -64,6 +70,20 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     }
     return user;
   }
+}
+
+/**
+ * Behind a shared proxy or NAT one attacker's garbage puts everybody's address over the limit;
+ * a request without a token and a genuine token outside its time window must still get their
+ * 401 then, or honest clients never learn to sign in or refresh. Neither proves an attack.
+ */
+function countsAsFailedAttempt(error: unknown): boolean {
+  return (
+    error instanceof HttpException &&
+    error.getStatus() === 401 &&
+    !(error instanceof MissingTokenException) &&
+    !(error instanceof TokenOutsideTimeWindowException)
+  );
 }
 
 function statusOf(error: unknown): number {

@@ -6,7 +6,7 @@ import { AddressInfo } from 'node:net';
 import { AuthConfig } from '../config/app-config';
 import { AppConfigService } from '../config/app-config.service';
 import { MetricsService } from '../metrics/metrics.service';
-import { InvalidTokenException } from './auth.errors';
+import { InvalidTokenException, KeysUnavailableException } from './auth.errors';
 import { AuthMetrics } from './auth.metrics';
 import { JwksKey, JwksKeyStore, KeyLookup } from './jwks/jwks-key-store';
 import { TokenVerifier } from './token-verifier.service';
@@ -102,6 +102,14 @@ describe('TokenVerifier', () => {
     });
   });
 
+  it.each([
+    ['255 characters', 'u'.repeat(255)],
+    ['255 astral characters', '\u{1F600}'.repeat(255)],
+    ['non-ASCII letters and spaces', 'Zoë O\u2019Brien 用户'],
+  ])('accepts a sub of %s', async (_name, sub) => {
+    expect((await verifier.verify(token(header, claims({ sub })))).id).toBe(sub);
+  });
+
   it.each<[string, () => string, string]>([
     [
       'a session token',
@@ -142,6 +150,41 @@ describe('TokenVerifier', () => {
     ],
     ['a numeric sub', () => token(header, claims({ sub: 7 })), 'invalid sub claim'],
     ['an empty sub', () => token(header, claims({ sub: '' })), 'missing or empty sub claim'],
+    [
+      'a sub of 256 characters',
+      () => token(header, claims({ sub: 'u'.repeat(256) })),
+      'sub claim too long',
+    ],
+    [
+      'a sub of 256 astral characters',
+      () => token(header, claims({ sub: '\u{1F600}'.repeat(256) })),
+      'sub claim too long',
+    ],
+    [
+      'a sub with NUL',
+      () => token(header, claims({ sub: 'user\u00001' })),
+      'control characters in sub claim',
+    ],
+    [
+      'a sub with a newline',
+      () => token(header, claims({ sub: 'user\n1' })),
+      'control characters in sub claim',
+    ],
+    [
+      'a sub with DEL',
+      () => token(header, claims({ sub: 'user\u007f' })),
+      'control characters in sub claim',
+    ],
+    [
+      'a sub with a C1 control',
+      () => token(header, claims({ sub: 'user\u0085' })),
+      'control characters in sub claim',
+    ],
+    [
+      'a sub with a lone surrogate',
+      () => token(header, claims({ sub: 'user\ud800' })),
+      'malformed sub claim',
+    ],
     [
       'exp 1e400',
       () =>
@@ -514,14 +557,15 @@ describe('TokenVerifier: the verified-token cache', () => {
   describe('TokenVerifier cache with the real JwksKeyStore', () => {
     const TTL_S = 60;
     let server: Server;
+    let jwk: object;
     let served: object[];
+    let status: number;
     let jwksUrl: string;
 
     beforeAll(async () => {
-      const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA', use: 'sig' };
-      served = [jwk];
+      jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'EdDSA', use: 'sig' };
       server = createServer((_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
+        res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ keys: served }));
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -531,6 +575,8 @@ describe('TokenVerifier: the verified-token cache', () => {
     afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     beforeEach(() => {
+      served = [jwk];
+      status = 200;
       jest.useFakeTimers({
         now: T0,
         doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'setTimeout', 'setInterval'],
@@ -538,6 +584,107 @@ describe('TokenVerifier: the verified-token cache', () => {
     });
 
     afterEach(() => jest.useRealTimers());
+
+    async function realStore(maxStaleSeconds = 86_400) {
+      const config = {
+        auth: {
+          algorithms: ['EdDSA'],
+          issuer: ISSUER,
+          audiences: [ISSUER],
+          clockToleranceSeconds: TOLERANCE_S,
+          tokenCache: { maxEntries: 100, maxAgeSeconds: 3600 },
+          jwksUrl,
+          jwksTimeoutMs: 2000,
+          jwksCacheTtlSeconds: TTL_S,
+          jwksCooldownSeconds: 0,
+          jwksMaxStaleSeconds: maxStaleSeconds,
+        },
+      } as unknown as AppConfigService;
+      const store = new JwksKeyStore(config, authMetrics());
+      await store.onApplicationBootstrap();
+      return { store, verifier: new TokenVerifier(config, store, authMetrics()) };
+    }
+
+    /** Moves the clock to `at`, lets one verification start the background refresh, awaits it. */
+    async function refreshAt(store: JwksKeyStore, v: TokenVerifier, token: string, at: number) {
+      const before = store.fetchCount;
+      jest.setSystemTime(at);
+      await v.verify(token).catch(() => undefined);
+      for (let i = 0; i < 100 && store.fetchCount === before; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(store.fetchCount).toBe(before + 1);
+    }
+
+    it('keeps answering a cached token from the cache when a refresh finds the same key', async () => {
+      const { store, verifier: v } = await realStore();
+      const token = await sign();
+      await v.verify(token);
+      const before = await store.findKey('EdDSA', 'k1');
+
+      // A new JSON document, new objects: only kid, alg and material are the same.
+      served = [JSON.parse(JSON.stringify(jwk)) as object];
+      await refreshAt(store, v, token, T0 + TTL_S * 1000 + 1000);
+      const findKey = jest.spyOn(store, 'findKey');
+      await expect(v.verify(token)).resolves.toMatchObject({ id: 'u1' });
+      expect(findKey).not.toHaveBeenCalled();
+      findKey.mockRestore();
+      const after = await store.findKey('EdDSA', 'k1');
+      expect(
+        after.status === 'found' && before.status === 'found' && after.key === before.key,
+      ).toBe(true);
+    });
+
+    it('ends a cached token when a refresh finds other material under the same kid', async () => {
+      const { store, verifier: v } = await realStore();
+      const token = await sign();
+      await v.verify(token);
+
+      const other = generateKeyPairSync('ed25519').publicKey;
+      served = [{ ...(await exportJWK(other)), kid: 'k1', alg: 'EdDSA', use: 'sig' }];
+      await refreshAt(store, v, token, T0 + TTL_S * 1000 + 1000);
+      expect(await reason(v.verify(token))).toBe('signature verification failed');
+    });
+
+    it('ends a cached token when a refresh finds the same material under another alg', async () => {
+      const { store, verifier: v } = await realStore();
+      const token = await sign();
+      await v.verify(token);
+
+      served = [{ ...jwk, alg: 'Ed25519' }];
+      await refreshAt(store, v, token, T0 + TTL_S * 1000 + 1000);
+      const findKey = jest.spyOn(store, 'findKey');
+      await expect(v.verify(token)).resolves.toMatchObject({ id: 'u1' });
+      expect(findKey).toHaveBeenCalledTimes(1);
+    });
+
+    it('stops verifying with keys kept through failing fetches after JWKS_MAX_STALE_SECONDS, cached tokens included', async () => {
+      const MAX_STALE_S = 3 * TTL_S;
+      const { store, verifier: v } = await realStore(MAX_STALE_S);
+      const token = await sign({ exp: Math.floor(T0 / 1000) + 3600 });
+      await v.verify(token);
+
+      status = 500;
+      await refreshAt(store, v, token, T0 + TTL_S * 1000 + 1000);
+      // Within the limit the known key keeps working, from the cache and for a new token.
+      await expect(v.verify(token)).resolves.toMatchObject({ id: 'u1' });
+      const fresh = await sign({ name: 'fresh', exp: Math.floor(T0 / 1000) + 3600 });
+      await expect(v.verify(fresh)).resolves.toMatchObject({ name: 'fresh' });
+      expect(store.isLoaded).toBe(true);
+
+      jest.setSystemTime(T0 + MAX_STALE_S * 1000);
+      await expect(v.verify(token)).rejects.toBeInstanceOf(KeysUnavailableException);
+      await expect(v.verify(fresh)).rejects.toBeInstanceOf(KeysUnavailableException);
+      expect(store.isLoaded).toBe(false);
+
+      // The key server answers again: once the retry pace (1 s at least) allows another fetch,
+      // the same tokens verify, without a restart.
+      status = 200;
+      jest.setSystemTime(T0 + MAX_STALE_S * 1000 + 1000);
+      await expect(v.verify(token)).resolves.toMatchObject({ id: 'u1' });
+      expect(store.isLoaded).toBe(true);
+    });
 
     it('stops serving a cached token once a refresh drops its key from the JWKS', async () => {
       const config = {

@@ -2,7 +2,11 @@ import { Injectable } from '@nestjs/common';
 import { errors, JWTPayload, jwtVerify } from 'jose';
 import { JwtAlgorithm } from '../config/app-config';
 import { AppConfigService } from '../config/app-config.service';
-import { InvalidTokenException, KeysUnavailableException } from './auth.errors';
+import {
+  InvalidTokenException,
+  KeysUnavailableException,
+  TokenOutsideTimeWindowException,
+} from './auth.errors';
 import { AuthMetrics } from './auth.metrics';
 import { AuthenticatedUser } from './authenticated-user';
 import { JwksKey, JwksKeyStore } from './jwks/jwks-key-store';
@@ -10,6 +14,12 @@ import { TokenTiming, VerifiedTokenCache } from './verified-token-cache';
 
 /** Far above a Better Auth token (under 1 KiB with the whole user object) and far below abuse. */
 export const MAX_TOKEN_LENGTH = 8192;
+
+/** The longest `sub` accepted, in characters (Unicode code points); Better Auth's ids are 32. */
+export const MAX_SUBJECT_LENGTH = 255;
+
+/** C0 controls (NUL included), DEL and C1 controls. */
+const CONTROL_CHARACTER = /\p{Cc}/u;
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 const BASE64URL_OR_EMPTY = /^[A-Za-z0-9_-]*$/;
@@ -150,6 +160,10 @@ export class TokenVerifier {
       });
       return payload;
     } catch (error) {
+      // jose checks the signature, `iss` and `aud` before the times: a time failure is genuine.
+      if (isTimeWindowFailure(error)) {
+        throw new TokenOutsideTimeWindowException(describeJoseError(error));
+      }
       throw new InvalidTokenException(describeJoseError(error));
     }
   }
@@ -170,15 +184,31 @@ export class TokenVerifier {
       }
     }
     if (iat !== undefined && iat * 1000 > now + toleranceMs) {
-      throw new InvalidTokenException('token issued in the future');
+      throw new TokenOutsideTimeWindowException('token issued in the future');
     }
     if (typeof sub !== 'string') throw new InvalidTokenException('invalid sub claim');
     if (sub.length === 0) throw new InvalidTokenException('missing or empty sub claim');
+    checkSubject(sub);
     return {
       validFromMs: Math.max(nbf ?? 0, iat ?? 0) * 1000 - toleranceMs,
       expiresAtMs: exp * 1000 + toleranceMs,
     };
   }
+}
+
+/**
+ * `sub` becomes the owner id of stored rows and a rate-limit key, so it is checked here, before
+ * any database work: PostgreSQL cannot store a NUL (the query would fail with a 500), and a lone
+ * surrogate would be stored as U+FFFD, so two different subjects would own the same rows.
+ */
+function checkSubject(sub: string): void {
+  if (sub.length > MAX_SUBJECT_LENGTH && [...sub].length > MAX_SUBJECT_LENGTH) {
+    throw new InvalidTokenException('sub claim too long');
+  }
+  if (CONTROL_CHARACTER.test(sub)) {
+    throw new InvalidTokenException('control characters in sub claim');
+  }
+  if (!sub.isWellFormed()) throw new InvalidTokenException('malformed sub claim');
 }
 
 function isCanonicalBase64url(segment: string): boolean {
@@ -196,6 +226,15 @@ function decodeJsonSegment(segment: string): Record<string, unknown> | undefined
   } catch {
     return undefined;
   }
+}
+
+function isTimeWindowFailure(error: unknown): boolean {
+  return (
+    error instanceof errors.JWTExpired ||
+    (error instanceof errors.JWTClaimValidationFailed &&
+      error.claim === 'nbf' &&
+      error.reason === 'check_failed')
+  );
 }
 
 function describeJoseError(error: unknown): string {

@@ -6,7 +6,9 @@ import { PROBLEM_CONTENT_TYPE } from './problem-details.filter';
 const DETAILS: Record<number, string> = {
   400: 'The request is not valid HTTP.',
   408: 'The request took too long to arrive; the connection is closed.',
-  431: 'The request headers are too large.',
+  // Node counts the request line (the URL) in the same limit as the headers, and cannot say
+  // which one overflowed once the request spans several packets: one answer for both.
+  431: 'The request line and headers are too large (16 KiB at most).',
 };
 
 /**

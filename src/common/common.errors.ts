@@ -38,3 +38,24 @@ export class RetryableUnavailableException extends ProblemException {
     super(503, detail, { ...options, headers: { 'retry-after': String(retryAfterSeconds) } });
   }
 }
+
+/** A body in another charset than UTF-8: read as UTF-8 it would be stored as other text. */
+export class UnsupportedCharsetException extends ProblemException {
+  constructor() {
+    super(415, 'Unsupported charset: send the JSON body in UTF-8.');
+  }
+}
+
+/**
+ * A body with a content coding (gzip, br, …). It is refused rather than decoded: decoding opens
+ * the door to decompression bombs past the body limit, and reading it as plain JSON would either
+ * fail with a misleading message or store bytes the client did not mean.
+ */
+export class UnsupportedContentEncodingException extends ProblemException {
+  constructor() {
+    // RFC 9110 §15.5.16: a 415 caused by a content coding says which codings are accepted.
+    super(415, 'Unsupported Content-Encoding: send the body without a content coding.', {
+      headers: { 'accept-encoding': 'identity' },
+    });
+  }
+}

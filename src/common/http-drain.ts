@@ -1,23 +1,27 @@
 import { FastifyInstance } from 'fastify';
-import { RetryableUnavailableException } from './common.errors';
 
 /** The longest shutdown waits for requests in flight, whatever the request timeout. */
 export const MAX_DRAIN_MS = 10_000;
 
+/** The longest idle keep-alive connections are kept open once the drain begins. */
+export const MAX_IDLE_GRACE_MS = 2_000;
+
 /**
  * Makes Fastify's close (called by Nest on SIGTERM, after which the pool and the embedded database
- * are stopped) finish on its own. Node's server.close() stops listening and closes the idle
- * keep-alive connections once; a connection that was busy then stays open after its last
- * response until the client hangs up or keepAliveTimeout (72 s) passes, and Node stops timing
- * out slow requests at close. So, once closing:
- * - a request that arrives on a connection still open gets 503 with Retry-After, as a problem
- *   like every other error (Fastify's own return503OnClosing answers plain JSON);
- * - a response tells its client the connection ends with it (`Connection: close`), unless
- *   pipelined requests still wait on that connection (the last of them says it instead: closing
- *   earlier would drop their answers);
- * - connections that become idle are closed every 100 ms;
+ * are stopped) lose no request and finish on its own.
+ *
+ * Closing an idle keep-alive connection races with its client: a proxy may have just sent a
+ * request on it, which then meets a reset, and a proxy does not retry a POST it has sent. Node's
+ * server.close() closes idle connections at once, so that is put off for a grace period in which
+ * the proxy either sends on them (and is answered) or moves on to another instance once this one
+ * refuses new connections. So, once closing:
+ * - the server stops listening; every request that still arrives on an open connection is served
+ *   as usual, and its response tells the client that the connection ends with it
+ *   (`Connection: close`), unless pipelined requests still wait on that connection (the last of
+ *   them says it instead: closing earlier would drop their answers);
+ * - idle connections are left open for the grace period, then closed every 100 ms;
  * - after `limitMs`, whatever is still open is closed, so a slow or stuck client cannot hold the
- *   process past an orchestrator's grace period.
+ *   process past an orchestrator's grace period (Node stops timing out slow requests at close).
  */
 export function drainOnClose(fastify: FastifyInstance, limitMs: number): void {
   const inFlight = new WeakMap<object, number>();
@@ -29,12 +33,6 @@ export function drainOnClose(fastify: FastifyInstance, limitMs: number): void {
     count(request.raw.socket, 1);
     done();
   });
-  // After the onRequest hooks, so the 503 carries the request id, security and CORS headers;
-  // before the body is read, which is not needed to refuse.
-  fastify.addHook('preParsing', (_request, _reply, _payload, done) => {
-    if (!closing) return done();
-    done(new RetryableUnavailableException('The server is shutting down; retry the request.', 1));
-  });
   fastify.addHook('onResponse', (request, _reply, done) => {
     count(request.raw.socket, -1);
     done();
@@ -42,20 +40,36 @@ export function drainOnClose(fastify: FastifyInstance, limitMs: number): void {
   fastify.addHook('onSend', (request, reply, payload, done) => {
     if (closing && (inFlight.get(request.raw.socket) ?? 0) <= 1) {
       void reply.header('connection', 'close');
+    } else if (closing) {
+      // Fastify marks every request that arrives while closing with `Connection: close`; on a
+      // pipelined one that is not the last, Node would end the connection with its answer and
+      // drop the answers of those behind it, although they were served.
+      reply.raw.removeHeader('connection');
     }
     done(null, payload);
   });
   fastify.addHook('preClose', (done) => {
     closing = true;
     const server = fastify.server;
-    const sweep = setInterval(() => server.closeIdleConnections(), 100);
+    const idleGraceMs = Math.min(MAX_IDLE_GRACE_MS, Math.floor(limitMs / 4));
+    // server.close(), called right after this hook, would close the idle connections at once:
+    // an own no-op shadows the method until the grace period ends.
+    server.closeIdleConnections = () => undefined;
+    let sweep: NodeJS.Timeout | undefined;
+    const graceOver = setTimeout(() => {
+      Reflect.deleteProperty(server, 'closeIdleConnections');
+      server.closeIdleConnections();
+      sweep = setInterval(() => server.closeIdleConnections(), 100);
+      sweep.unref();
+    }, idleGraceMs);
     const deadline = setTimeout(() => {
       fastify.log.warn({ limitMs }, 'shutdown: closing connections still open after the limit');
       server.closeAllConnections();
     }, limitMs);
-    sweep.unref();
+    graceOver.unref();
     deadline.unref();
     server.once('close', () => {
+      clearTimeout(graceOver);
       clearInterval(sweep);
       clearTimeout(deadline);
     });

@@ -24,12 +24,20 @@ export interface HttpConfig {
   host: string;
   port: number;
   corsOrigins: string[];
-  /** Number of proxy hops whose X-Forwarded-For entries are trusted (0 = none). */
-  trustProxyHops: number;
+  /**
+   * Whose X-Forwarded-For is believed (TRUST_PROXY): a number of proxy hops (0 = none), or the
+   * addresses and CIDR ranges of the proxies.
+   */
+  trustProxy: number | string[];
   /** Longest time a client may take to send one whole request (headers and body). */
   requestTimeoutMs: number;
   /** Longest time the server takes to answer a request once it has arrived; then 503. */
   handlerTimeoutMs: number;
+  /**
+   * On SIGTERM, how long readiness answers 503 while every request is still served, so that a
+   * load balancer stops sending before the drain begins.
+   */
+  shutdownDelaySeconds: number;
 }
 
 export interface DatabaseConfig {
@@ -50,6 +58,8 @@ export interface AuthConfig {
   jwksCacheTtlSeconds: number;
   jwksCooldownSeconds: number;
   jwksTimeoutMs: number;
+  /** How long after the last successful JWKS fetch its keys may still verify tokens. */
+  jwksMaxStaleSeconds: number;
   tokenCache: { maxEntries: number; maxAgeSeconds: number };
 }
 
@@ -60,6 +70,8 @@ export interface ThrottleConfig {
   userLimit: number;
   /** Requests per window for an anonymous client or a failed authentication, per client IP. */
   anonymousLimit: number;
+  /** IPv6 clients share one bucket per block of this many leading bits. */
+  ipv6Prefix: number;
 }
 
 export interface MetricsConfig {

@@ -17,9 +17,10 @@ describe('validateEnv', () => {
       host: '0.0.0.0',
       port: 8000,
       corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
-      trustProxyHops: 0,
+      trustProxy: 0,
       requestTimeoutMs: 30_000,
       handlerTimeoutMs: 10_000,
+      shutdownDelaySeconds: 0,
     });
     expect(config.database.url).toBeUndefined();
     expect(config.database.migrationsRun).toBe(true);
@@ -33,8 +34,13 @@ describe('validateEnv', () => {
       jwksCacheTtlSeconds: 600,
       jwksCooldownSeconds: 30,
       jwksTimeoutMs: 5000,
+      jwksMaxStaleSeconds: 86_400,
     });
     expect(config.logLevel).toBe('info');
+  });
+
+  it('reads SHUTDOWN_DELAY_SECONDS', () => {
+    expect(validateEnv({ SHUTDOWN_DELAY_SECONDS: '15' }).http.shutdownDelaySeconds).toBe(15);
   });
 
   it('derives the JWKS URL, issuer and audience from BETTER_AUTH_URL', () => {
@@ -85,9 +91,22 @@ describe('validateEnv', () => {
     ['NODE_ENV', 'staging', 'one of development, production, test'],
     ['MIGRATIONS_RUN', 'maybe', 'true or false'],
     ['TRUST_PROXY', 'everyone', 'false, true'],
+    ['TRUST_PROXY', '11', 'a number of proxy hops (0-10)'],
+    ['TRUST_PROXY', '10.0.0.1,proxy.internal', 'comma-separated proxy addresses/CIDRs'],
+    ['TRUST_PROXY', '10.0.0.0/33', 'comma-separated proxy addresses/CIDRs'],
+    ['TRUST_PROXY', '10.0.0.0/0', 'comma-separated proxy addresses/CIDRs'],
+    ['TRUST_PROXY', '10.0.0.0/', 'comma-separated proxy addresses/CIDRs'],
+    ['TRUST_PROXY', '10.0.0.0/8,', 'comma-separated proxy addresses/CIDRs'],
+    ['TRUST_PROXY', 'fe80::1%eth0', 'comma-separated proxy addresses/CIDRs'],
+    ['RATE_LIMIT_IPV6_PREFIX', '15', 'an integer from 16 to 128'],
+    ['RATE_LIMIT_IPV6_PREFIX', '129', 'an integer from 16 to 128'],
+    ['RATE_LIMIT_IPV6_PREFIX', '/64', 'an integer from 16 to 128'],
     ['HTTP_REQUEST_TIMEOUT_MS', '999', 'an integer from 1000 to 600000'],
     ['HTTP_REQUEST_TIMEOUT_MS', '1.5', 'an integer from 1000 to 600000'],
     ['HTTP_HANDLER_TIMEOUT_MS', '0', 'an integer from 1000 to 600000'],
+    ['SHUTDOWN_DELAY_SECONDS', '-1', 'an integer from 0 to 300'],
+    ['SHUTDOWN_DELAY_SECONDS', '301', 'an integer from 0 to 300'],
+    ['SHUTDOWN_DELAY_SECONDS', '1.5', 'an integer from 0 to 300'],
   ])(
     'refuses %s=%s, naming the variable, the value and what is expected',
     (name, value, expected) => {
@@ -97,6 +116,93 @@ describe('validateEnv', () => {
       expect(problems[0]).toContain(expected);
     },
   );
+
+  it('reads JWKS_MAX_STALE_SECONDS, and refuses one shorter than JWKS_CACHE_TTL_SECONDS', () => {
+    expect(validateEnv({ JWKS_MAX_STALE_SECONDS: '3600' }).auth.jwksMaxStaleSeconds).toBe(3600);
+    expect(problemsOf({ JWKS_MAX_STALE_SECONDS: '0' })).toEqual([
+      'JWKS_MAX_STALE_SECONDS="0": expected an integer from 1 to 2592000',
+    ]);
+    expect(problemsOf({ JWKS_CACHE_TTL_SECONDS: '600', JWKS_MAX_STALE_SECONDS: '599' })).toEqual([
+      'JWKS_MAX_STALE_SECONDS="599": expected at least JWKS_CACHE_TTL_SECONDS (600)',
+    ]);
+  });
+
+  it.each<[string, number | string[]]>([
+    ['false', 0],
+    ['true', 1],
+    ['0', 0],
+    ['2', 2],
+    ['10.0.0.7', ['10.0.0.7']],
+    [
+      ' 10.0.0.0/8 , 192.168.1.0/24,2001:db8::/32, ::1 ',
+      ['10.0.0.0/8', '192.168.1.0/24', '2001:db8::/32', '::1'],
+    ],
+    ['loopback,uniquelocal', ['loopback', 'uniquelocal']],
+  ])('reads TRUST_PROXY=%s', (value, expected) => {
+    expect(validateEnv({ TRUST_PROXY: value }).http.trustProxy).toEqual(expected);
+  });
+
+  it('groups IPv6 clients by /64 unless RATE_LIMIT_IPV6_PREFIX says otherwise', () => {
+    expect(validateEnv({}).throttle.ipv6Prefix).toBe(64);
+    expect(validateEnv({ RATE_LIMIT_IPV6_PREFIX: '56' }).throttle.ipv6Prefix).toBe(56);
+  });
+
+  describe('a variable set to the empty string', () => {
+    // A value, not an absence: each would otherwise silently fall back to its default.
+    it.each([
+      'JWT_AUDIENCE',
+      'JWT_ISSUER',
+      'JWKS_URL',
+      'BETTER_AUTH_URL',
+      'DATABASE_URL',
+      'PORT',
+      'DATABASE_POOL_SIZE',
+      'EMBEDDED_POSTGRES_PORT',
+      'JWT_CLOCK_TOLERANCE_SECONDS',
+      'JWKS_CACHE_TTL_SECONDS',
+      'JWKS_COOLDOWN_SECONDS',
+      'JWKS_TIMEOUT_MS',
+      'JWKS_MAX_STALE_SECONDS',
+      'TOKEN_CACHE_MAX_ENTRIES',
+      'TOKEN_CACHE_MAX_AGE_SECONDS',
+      'HTTP_REQUEST_TIMEOUT_MS',
+      'HTTP_HANDLER_TIMEOUT_MS',
+      'THROTTLE_TTL_SECONDS',
+      'THROTTLE_USER_LIMIT',
+      'THROTTLE_ANONYMOUS_LIMIT',
+      'RATE_LIMIT_IPV6_PREFIX',
+      'JWT_ALGORITHMS',
+      'JWT_ALGORITHM',
+      'LOG_LEVEL',
+      'NODE_ENV',
+      'MIGRATIONS_RUN',
+      'HOST',
+      'CORS_ORIGINS',
+      'EMBEDDED_POSTGRES_DATA_DIR',
+    ])('refuses %s=, naming it once', (name) => {
+      expect(problemsOf({ [name]: '' })).toEqual([
+        `${name}="": expected a value (unset the variable to get its default)`,
+      ]);
+    });
+
+    it('refuses blanks too, showing them as given', () => {
+      expect(problemsOf({ JWT_AUDIENCE: '  ' })).toEqual([
+        'JWT_AUDIENCE="  ": expected a value (unset the variable to get its default)',
+      ]);
+    });
+
+    it('reports every empty variable at once, with the other problems', () => {
+      const problems = problemsOf({ JWT_AUDIENCE: '', JWKS_URL: '', PORT: '', LOG_LEVEL: 'loud' });
+      expect(problems).toHaveLength(4);
+      for (const name of ['JWT_AUDIENCE', 'JWKS_URL', 'PORT', 'LOG_LEVEL']) {
+        expect(problems).toContainEqual(expect.stringMatching(new RegExp(`^${name}=`)));
+      }
+    });
+
+    it('still means "no proxy" for TRUST_PROXY', () => {
+      expect(validateEnv({ TRUST_PROXY: '' }).http.trustProxy).toBe(0);
+    });
+  });
 
   it('reports every problem at once, not just the first', () => {
     const problems = problemsOf({ PORT: '0', LOG_LEVEL: 'loud', JWT_ALGORITHMS: 'HS256' });

@@ -22,6 +22,8 @@ const NODE_ENVS: readonly NodeEnv[] = ['development', 'production', 'test'];
 const DEFAULT_BETTER_AUTH_URL = 'http://localhost:3000';
 const DEFAULT_CORS_ORIGINS = 'http://localhost:3000,http://127.0.0.1:3000';
 const SECRET_VARIABLES = new Set(['DATABASE_URL']);
+/** Where an empty value has an obvious meaning of its own: no proxy to trust. */
+const EMPTY_MEANS_UNSET = new Set(['TRUST_PROXY']);
 
 /**
  * Reads every variable, collecting all problems before failing so that an operator fixes a
@@ -29,13 +31,23 @@ const SECRET_VARIABLES = new Set(['DATABASE_URL']);
  */
 export function validateEnv(env: RawEnv): AppConfig {
   const problems: string[] = [];
+  const refusedEmpty = new Set<string>();
 
-  const read = (name: string): string | undefined => {
-    const value = env[name];
-    return value === undefined || value.trim() === '' ? undefined : value.trim();
-  };
   const fail = (name: string, value: string, expected: string): void => {
     problems.push(`${name}=${JSON.stringify(displayValue(name, value))}: expected ${expected}`);
+  };
+  // Set but empty is a value, not an absence: taking the default instead would quietly run with
+  // something the operator did not ask for (JWT_AUDIENCE= must not mean "the default audience").
+  const read = (name: string): string | undefined => {
+    const value = env[name];
+    if (value === undefined) return undefined;
+    const trimmed = value.trim();
+    if (trimmed !== '') return trimmed;
+    if (!EMPTY_MEANS_UNSET.has(name) && !refusedEmpty.has(name)) {
+      refusedEmpty.add(name);
+      fail(name, value, 'a value (unset the variable to get its default)');
+    }
+    return undefined;
   };
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const value = read(name);
@@ -162,6 +174,17 @@ export function validateEnv(env: RawEnv): AppConfig {
   const otlpEndpoint = read(tracesEndpointName);
   if (otlpEndpoint !== undefined) httpUrl(tracesEndpointName, otlpEndpoint, false);
 
+  const jwksCacheTtlSeconds = integer('JWKS_CACHE_TTL_SECONDS', 600, 1, 86_400);
+  const jwksMaxStaleSeconds = integer('JWKS_MAX_STALE_SECONDS', 86_400, 1, 2_592_000);
+  // Keys must be asked for again before they stop verifying, or every TTL would end in 503s.
+  if (jwksMaxStaleSeconds < jwksCacheTtlSeconds) {
+    fail(
+      'JWKS_MAX_STALE_SECONDS',
+      String(jwksMaxStaleSeconds),
+      `at least JWKS_CACHE_TTL_SECONDS (${jwksCacheTtlSeconds})`,
+    );
+  }
+
   const config: AppConfig = {
     nodeEnv,
     logLevel: oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
@@ -169,9 +192,10 @@ export function validateEnv(env: RawEnv): AppConfig {
       host: read('HOST') ?? '0.0.0.0',
       port,
       corsOrigins: corsOrigins.map((origin) => origin.replace(/\/$/, '')),
-      trustProxyHops: trustProxy(read('TRUST_PROXY'), fail),
+      trustProxy: trustProxy(read('TRUST_PROXY'), fail),
       requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
       handlerTimeoutMs: integer('HTTP_HANDLER_TIMEOUT_MS', 10_000, 1000, 600_000),
+      shutdownDelaySeconds: integer('SHUTDOWN_DELAY_SECONDS', 0, 0, 300),
     },
     database: {
       url: databaseUrl,
@@ -189,9 +213,10 @@ export function validateEnv(env: RawEnv): AppConfig {
       audiences,
       algorithms,
       clockToleranceSeconds: integer('JWT_CLOCK_TOLERANCE_SECONDS', 5, 0, 300),
-      jwksCacheTtlSeconds: integer('JWKS_CACHE_TTL_SECONDS', 600, 1, 86_400),
+      jwksCacheTtlSeconds,
       jwksCooldownSeconds: integer('JWKS_COOLDOWN_SECONDS', 30, 0, 3_600),
       jwksTimeoutMs: integer('JWKS_TIMEOUT_MS', 5000, 100, 60_000),
+      jwksMaxStaleSeconds,
       tokenCache: {
         maxEntries: integer('TOKEN_CACHE_MAX_ENTRIES', 10_000, 0, 1_000_000),
         maxAgeSeconds: integer('TOKEN_CACHE_MAX_AGE_SECONDS', 300, 0, 3_600),
@@ -201,6 +226,7 @@ export function validateEnv(env: RawEnv): AppConfig {
       ttlSeconds: integer('THROTTLE_TTL_SECONDS', 60, 1, 3_600),
       userLimit: integer('THROTTLE_USER_LIMIT', 600, 1, 1_000_000),
       anonymousLimit: integer('THROTTLE_ANONYMOUS_LIMIT', 120, 1, 1_000_000),
+      ipv6Prefix: integer('RATE_LIMIT_IPV6_PREFIX', 64, 16, 128),
     },
     metrics: { port: metricsPort, host: read('METRICS_HOST') ?? '0.0.0.0' },
     tracing: { otlpEndpoint },
@@ -210,12 +236,46 @@ export function validateEnv(env: RawEnv): AppConfig {
   return config;
 }
 
-function trustProxy(value: string | undefined, fail: (n: string, v: string, e: string) => void) {
+/**
+ * TRUST_PROXY: unset or `false` for none, a hop count (`true` is one hop), or comma-separated
+ * proxy addresses and CIDR ranges. `true` is not Fastify's "trust every hop": that would take
+ * the leftmost X-Forwarded-For entry, which the client writes itself.
+ */
+function trustProxy(
+  value: string | undefined,
+  fail: (n: string, v: string, e: string) => void,
+): number | string[] {
   if (value === undefined || value.toLowerCase() === 'false') return 0;
   if (value.toLowerCase() === 'true') return 1;
-  if (/^\d+$/.test(value) && Number(value) <= 10) return Number(value);
-  fail('TRUST_PROXY', value, 'false, true (one proxy) or the number of proxy hops (0-10)');
+  if (/^\d+$/.test(value)) {
+    if (Number(value) <= 10) return Number(value);
+  } else {
+    const entries = value.split(',').map((entry) => entry.trim());
+    if (entries.every(isAddressOrCidr)) return entries;
+  }
+  fail(
+    'TRUST_PROXY',
+    value,
+    'false, true (one proxy), a number of proxy hops (0-10), or comma-separated proxy addresses/CIDRs (e.g. 10.0.0.0/8,fd00::/8, or loopback, linklocal, uniquelocal)',
+  );
   return 0;
+}
+
+/** Names Fastify's trustProxy (proxy-addr) expands to the matching private ranges. */
+const TRUST_PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** `203.0.113.7`, `10.0.0.0/8`, `2001:db8::1`, `fd00::/8`, or a range name. */
+function isAddressOrCidr(entry: string): boolean {
+  if (TRUST_PROXY_RANGE_NAMES.has(entry)) return true;
+  // A zone id (fe80::1%eth0) names an interface, not a proxy.
+  if (entry.includes('%')) return false;
+  const slash = entry.indexOf('/');
+  const address = slash === -1 ? entry : entry.slice(0, slash);
+  const version = isIP(address);
+  if (version === 0) return false;
+  if (slash === -1) return true;
+  const bits = entry.slice(slash + 1);
+  return /^\d{1,3}$/.test(bits) && Number(bits) >= 1 && Number(bits) <= (version === 4 ? 32 : 128);
 }
 
 function parseUrl(value: string): URL | undefined {
@@ -241,7 +301,7 @@ function isLoopbackHost(hostname: string): boolean {
 
 /** Hides the password of a connection URL; other values are shown as given. */
 function displayValue(name: string, value: string): string {
-  if (!SECRET_VARIABLES.has(name)) return value;
+  if (!SECRET_VARIABLES.has(name) || value.trim() === '') return value;
   const url = parseUrl(value);
   if (url?.password) {
     url.password = '***';

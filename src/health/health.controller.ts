@@ -10,6 +10,9 @@ import {
 import { problemExample } from '../common/problem-example';
 import { LivenessDto, ReadinessDto } from './health.dto';
 import { HealthService } from './health.service';
+import { ShutdownDelayService } from './shutdown-delay.service';
+
+const SHUTTING_DOWN_DETAIL = 'Not ready: this instance is shutting down; use another one.';
 
 @ApiTags('health')
 @Public()
@@ -17,7 +20,10 @@ import { HealthService } from './health.service';
 @SkipThrottle()
 @Controller('health')
 export class HealthController {
-  constructor(private readonly health: HealthService) {}
+  constructor(
+    private readonly health: HealthService,
+    private readonly shutdown: ShutdownDelayService,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -32,11 +38,11 @@ export class HealthController {
   @Get('ready')
   @ApiOperation({
     operationId: 'getReadiness',
-    summary: 'Readiness: the database answers and a JWKS key set is loaded.',
+    summary: 'Readiness: the database answers and a JWKS key set is loaded (503 from SIGTERM on).',
   })
   @ApiOkResponse({ type: ReadinessDto, description: 'Ready to serve requests.' })
   @ApiProblemResponse(HttpStatus.SERVICE_UNAVAILABLE, {
-    description: 'A dependency is down; retry after Retry-After.',
+    description: 'A dependency is down, or the instance is shutting down; retry after Retry-After.',
     headers: {
       'Retry-After': {
         description: 'Seconds to wait.',
@@ -49,9 +55,18 @@ export class HealthController {
         new RetryableUnavailableException(notReadyDetail(['database'])),
         '/api/health/ready',
       ),
+      shuttingDown: problemExample(
+        'The instance is shutting down',
+        new RetryableUnavailableException(SHUTTING_DOWN_DETAIL),
+        '/api/health/ready',
+      ),
     },
   })
   async ready(): Promise<ReadinessDto> {
+    // Checked first: a load balancer must stop routing here even though every dependency is up.
+    if (this.shutdown.isShuttingDown) {
+      throw new RetryableUnavailableException(SHUTTING_DOWN_DETAIL);
+    }
     const checks = await this.health.readiness();
     const down = Object.entries(checks).filter(([, state]) => state === 'down');
     if (down.length > 0) {

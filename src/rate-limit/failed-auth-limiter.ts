@@ -7,10 +7,12 @@ import { rateLimitKey } from './rate-limit.guard';
 import { RateLimitMetrics } from './rate-limit.metrics';
 
 /**
- * Counts failed authentications against the client address's anonymous bucket. The JWT guard
- * calls it when it refuses a request, before any database work, so a client guessing or
- * replaying tokens is slowed down by address; a valid token is never refused for what others
- * behind the same address sent.
+ * Counts failed authentications per client address, in a bucket of their own (a flood of
+ * garbage tokens does not use up the address's budget for anonymous requests). The JWT guard
+ * calls it for garbage and forged tokens only, before any database work, so a client guessing
+ * or replaying tokens is slowed down by address; a valid token, a request without one and a
+ * genuine token outside its time window are never refused for what others behind the same
+ * address sent.
  */
 @Injectable()
 export class FailedAuthLimiter {
@@ -27,7 +29,7 @@ export class FailedAuthLimiter {
   ): Promise<ThrottlerException | undefined> {
     const { ttlSeconds, anonymousLimit } = this.config.throttle;
     const ttl = ttlSeconds * 1000;
-    const key = rateLimitKey.ip(clientIp(request, this.config.http.trustProxyHops));
+    const key = rateLimitKey.failedAuth(clientIp(request, this.config.throttle.ipv6Prefix));
     const record = await this.storage.increment(key, ttl, anonymousLimit, ttl, 'default');
     if (!record.isBlocked) return undefined;
     void reply.header('retry-after', String(record.timeToBlockExpire));

@@ -22,8 +22,8 @@ class RoutesController {
 }
 
 const config = {
-  throttle: { ttlSeconds: 60, userLimit: 5, anonymousLimit: 2 },
-  http: { trustProxyHops: 0 },
+  throttle: { ttlSeconds: 60, userLimit: 5, anonymousLimit: 2, ipv6Prefix: 64 },
+  http: { trustProxy: 0 },
 } as unknown as AppConfigService;
 
 function setUp(

@@ -28,10 +28,12 @@ const THROTTLER_NAME = 'default';
 /** How a route is throttled, read from its metadata once rather than on every request. */
 type RouteMode = 'skip' | 'standard' | 'custom';
 
-/** Bucket key for a signed-in user, or for a client address. */
+/** Bucket keys: a signed-in user, a client address, a client address's failed authentications. */
 export const rateLimitKey = {
   user: (userId: string) => `user:${userId}`,
   ip: (ip: string) => `ip:${ip}`,
+  /** Failed authentications by address: apart from the address's anonymous requests. */
+  failedAuth: (ip: string) => `auth-failures:${ip}`,
 };
 
 /**
@@ -123,7 +125,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     return Promise.resolve(
       typed.user
         ? rateLimitKey.user(typed.user.id)
-        : rateLimitKey.ip(clientIp(typed, this.config.http.trustProxyHops)),
+        : rateLimitKey.ip(clientIp(typed, this.config.throttle.ipv6Prefix)),
     );
   }
 

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Logger, Module, OnModuleInit } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfigService } from '../config/app-config.service';
 import { MetricsModule } from '../metrics/metrics.module';
@@ -31,4 +31,21 @@ class RateLimitStorageModule {}
   providers: [RateLimitMetrics, RateLimitGuard, FailedAuthLimiter],
   exports: [RateLimitGuard, FailedAuthLimiter],
 })
-export class RateLimitModule {}
+export class RateLimitModule implements OnModuleInit {
+  private readonly logger = new Logger(RateLimitModule.name);
+
+  constructor(private readonly config: AppConfigService) {}
+
+  onModuleInit(): void {
+    const { trustProxy } = this.config.http;
+    if (typeof trustProxy === 'number' && trustProxy > 0) {
+      // A hop count cannot tell a proxy from a client that connects directly and writes its own
+      // X-Forwarded-For; only a list of proxy addresses can.
+      this.logger.warn(
+        `TRUST_PROXY=${trustProxy} trusts X-Forwarded-For by hop count: a client that can reach the API ` +
+          `without going through the proxies chooses the address it is rate-limited under. ` +
+          `List the proxies' addresses instead (TRUST_PROXY=10.0.0.0/8, for example).`,
+      );
+    }
+  }
+}

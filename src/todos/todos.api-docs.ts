@@ -1,7 +1,11 @@
 import { applyDecorators, HttpStatus } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import { ApiProblemResponse, ProblemHeader } from '../common/api-problem-response.decorator';
-import { RequestValidationException } from '../common/common.errors';
+import {
+  RequestValidationException,
+  UnsupportedCharsetException,
+  UnsupportedContentEncodingException,
+} from '../common/common.errors';
 import { FASTIFY_ERRORS } from '../common/problem-details.filter';
 import { ProblemExample, problemExample } from '../common/problem-example';
 import { FieldError } from '../common/problem.exception';
@@ -81,11 +85,23 @@ const jsonBodyProblems = (path: string) =>
       },
     }),
     ApiProblemResponse(HttpStatus.UNSUPPORTED_MEDIA_TYPE, {
-      description: 'The body is not UTF-8 application/json.',
+      description:
+        'The body is not application/json, names a charset other than UTF-8, or has a ' +
+        'Content-Encoding other than identity (then Accept-Encoding: identity says so).',
       examples: {
         notJson: problemExample(
           'Content-Type: text/plain',
           { status: 415, detail: FASTIFY_ERRORS.FST_ERR_CTP_INVALID_MEDIA_TYPE },
+          path,
+        ),
+        notUtf8: problemExample(
+          'Content-Type: application/json; charset=latin1',
+          new UnsupportedCharsetException(),
+          path,
+        ),
+        contentCoding: problemExample(
+          'Content-Encoding: gzip',
+          new UnsupportedContentEncodingException(),
           path,
         ),
       },

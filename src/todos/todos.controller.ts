@@ -22,6 +22,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
+import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
@@ -43,6 +44,7 @@ import {
   ApiUpdateTodoProblems,
   ETAG_RESPONSE_HEADER,
 } from './todos.api-docs';
+import { TODO_PAGE_RESPONSE, TODO_RESPONSE } from './todos.response-schemas';
 import { TodosService } from './todos.service';
 
 /** The caller's todos. HTTP only: ownership, validation of state and SQL live in TodosService. */
@@ -52,6 +54,7 @@ export class TodosController {
   constructor(private readonly todos: TodosService) {}
 
   @Get()
+  @RouteSchema(TODO_PAGE_RESPONSE)
   @ApiOperation({
     operationId: 'listTodos',
     summary: 'List your todos, newest first (keyset pagination).',
@@ -72,6 +75,7 @@ export class TodosController {
   }
 
   @Post()
+  @RouteSchema(TODO_RESPONSE)
   @ApiOperation({ operationId: 'createTodo', summary: 'Create a todo.' })
   @ApiBody({ type: CreateTodoDto })
   @ApiCreatedResponse({
@@ -94,6 +98,7 @@ export class TodosController {
   }
 
   @Get(':id')
+  @RouteSchema(TODO_RESPONSE)
   @ApiOperation({ operationId: 'getTodo', summary: 'Get one of your todos.' })
   @ApiHeader({
     name: 'If-None-Match',
@@ -118,6 +123,7 @@ export class TodosController {
   }
 
   @Patch(':id')
+  @RouteSchema(TODO_RESPONSE)
   @ApiOperation({
     operationId: 'updateTodo',
     summary: 'Change any of title, description, completed (at least one).',

@@ -28,7 +28,7 @@ export interface paths {
       path?: never;
       cookie?: never;
     };
-    /** Readiness: the database answers and a JWKS key set is loaded. */
+    /** Readiness: the database answers and a JWKS key set is loaded (503 from SIGTERM on). */
     get: operations['getReadiness'];
     put?: never;
     post?: never;
@@ -172,7 +172,7 @@ export interface components {
        */
       description?: string | null;
       /** @default false */
-      completed: boolean;
+      completed?: boolean;
     };
     UpdateTodo: {
       /**
@@ -186,7 +186,7 @@ export interface components {
        */
       description?: string | null;
       /** @default false */
-      completed: boolean;
+      completed?: boolean;
     };
     FieldError: {
       /**
@@ -263,7 +263,7 @@ export interface operations {
           'application/json': components['schemas']['Readiness'];
         };
       };
-      /** @description A dependency is down; retry after Retry-After. */
+      /** @description A dependency is down, or the instance is shutting down; retry after Retry-After. */
       503: {
         headers: {
           /** @description Seconds to wait. */
@@ -453,7 +453,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is not UTF-8 application/json. */
+      /** @description The body is not application/json, names a charset other than UTF-8, or has a Content-Encoding other than identity (then Accept-Encoding: identity says so). */
       415: {
         headers: {
           [name: string]: unknown;
@@ -733,7 +733,7 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
-      /** @description The body is not UTF-8 application/json. */
+      /** @description The body is not application/json, names a charset other than UTF-8, or has a Content-Encoding other than identity (then Accept-Encoding: identity says so). */
       415: {
         headers: {
           [name: string]: unknown;

@@ -106,6 +106,7 @@ describe('JwksKeyStore', () => {
       auth: {
         jwksUrl: JWKS_URL,
         jwksTimeoutMs: 1000,
+        jwksMaxStaleSeconds: 86_400,
         jwksCacheTtlSeconds: 600,
         jwksCooldownSeconds: 30,
         ...auth,
@@ -255,6 +256,80 @@ describe('JwksKeyStore', () => {
     serve([{ kty: 'OKP' }, { hello: 'world' }]);
     expect(await keys.findKey('EdDSA', 'unknown')).toEqual({ status: 'unknown' });
     expect(await keys.findKey('EdDSA', 'a')).toEqual({ status: 'unknown' });
+  });
+
+  it('keeps the same key object across a refresh that finds the same kid, alg and material', async () => {
+    serve([jwk('ed25519', 'a'), jwk('rsa', 'b', { alg: 'RS256' })]);
+    const keys = store({ jwksCooldownSeconds: 0 });
+    await keys.onApplicationBootstrap();
+    const a = await keys.findKey('EdDSA', 'a');
+    const b = await keys.findKey('RS256', 'b');
+
+    serve([jwk('rsa', 'b', { alg: 'RS256' }), jwk('ed25519', 'a'), jwk('ed25519', 'c')]);
+    expect(await keys.findKey('EdDSA', 'c')).toMatchObject({ status: 'found' });
+    expect(fetchMock).toHaveBeenCalledTimes(2);
+    const a2 = await keys.findKey('EdDSA', 'a');
+    const b2 = await keys.findKey('RS256', 'b');
+    expect(a2.status === 'found' && a.status === 'found' && a2.key === a.key).toBe(true);
+    expect(b2.status === 'found' && b.status === 'found' && b2.key === b.key).toBe(true);
+    expect(a.status === 'found' && keys.isCurrent(a.key)).toBe(true);
+  });
+
+  it.each([
+    ['other material under the same kid', () => jwk('P-256', 'a')],
+    ['the same material under another alg', () => jwk('ed25519', 'a', { alg: 'Ed25519' })],
+  ])(
+    'replaces a key when a refresh finds %s; the old object is no longer current',
+    async (_n, next) => {
+      serve([jwk('ed25519', 'a')]);
+      const keys = store({ jwksCooldownSeconds: 0 });
+      await keys.onApplicationBootstrap();
+      const before = await keys.findKey('EdDSA', 'a');
+      if (before.status !== 'found') throw new Error('key a not found');
+
+      const replaced = next();
+      if (replaced.kty === 'EC') {
+        // Same kid, another key: only an ES256 token can use it now.
+        serve([{ ...replaced, alg: 'ES256' }]);
+      } else {
+        serve([replaced]);
+      }
+      await keys.findKey('EdDSA', 'unknown');
+      expect(fetchMock).toHaveBeenCalledTimes(2);
+      expect(keys.isCurrent(before.key)).toBe(false);
+      const after = await keys.findKey(replaced.kty === 'EC' ? 'ES256' : 'EdDSA', 'a');
+      expect(after.status === 'found' && after.key !== before.key).toBe(true);
+    },
+  );
+
+  it('stops using keys kept through failing fetches JWKS_MAX_STALE_SECONDS after the last good fetch', async () => {
+    serve([jwk('ed25519', 'a')]);
+    const keys = store({
+      jwksCacheTtlSeconds: 60,
+      jwksCooldownSeconds: 30,
+      jwksMaxStaleSeconds: 300,
+    });
+    await keys.onApplicationBootstrap();
+    const found = await keys.findKey('EdDSA', 'a');
+    if (found.status !== 'found') throw new Error('key a not found');
+    served = () => new Response('down', { status: 503 });
+
+    now += 299_000;
+    expect(await keys.findKey('EdDSA', 'a')).toMatchObject({ status: 'found' });
+    expect(keys.isCurrent(found.key)).toBe(true);
+    expect(keys.isLoaded).toBe(true);
+
+    now += 1_000;
+    expect(await keys.findKey('EdDSA', 'a')).toEqual({ status: 'unavailable' });
+    expect(keys.isCurrent(found.key)).toBe(false);
+    expect(keys.isLoaded).toBe(false);
+
+    serve([jwk('ed25519', 'a')]);
+    now += 30_000;
+    const back = await keys.findKey('EdDSA', 'a');
+    expect(back.status === 'found' && back.key === found.key).toBe(true);
+    expect(keys.isCurrent(found.key)).toBe(true);
+    expect(keys.isLoaded).toBe(true);
   });
 
   it('refreshes a stale key set after the TTL even when the TTL is shorter than the cooldown', async () => {

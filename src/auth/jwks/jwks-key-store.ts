@@ -88,9 +88,12 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     await this.refresh();
   }
 
-  /** True once a key set has been fetched successfully. */
+  /**
+   * True while the keys of a successful fetch may verify tokens: fetched at least once, and the
+   * last success no older than JWKS_MAX_STALE_SECONDS.
+   */
   get isLoaded(): boolean {
-    return this.loadedAt !== undefined;
+    return this.loadedAt !== undefined && !this.keysExpired(Date.now());
   }
 
   /** How many JWKS fetches this process has started. */
@@ -98,13 +101,34 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     return this.fetches;
   }
 
-  /** Whether the key is still in the most recently fetched key set. */
+  /**
+   * Whether the key is still in the most recently fetched key set, and that set is not past
+   * JWKS_MAX_STALE_SECONDS. The verified-token cache asks this on every hit, so a cached token
+   * never outlives its key's withdrawal or its key set's staleness limit.
+   */
   isCurrent(key: JwksKey): boolean {
-    return this.current.has(key);
+    return this.current.has(key) && !this.keysExpired(Date.now());
+  }
+
+  /**
+   * Keys kept through failing fetches stop verifying JWKS_MAX_STALE_SECONDS after the last good
+   * fetch: otherwise a withdrawn key would stay usable for as long as an attacker can keep our
+   * key server unreachable.
+   */
+  private keysExpired(now: number): boolean {
+    return (
+      this.loadedAt !== undefined &&
+      now - this.loadedAt >= this.config.auth.jwksMaxStaleSeconds * 1000
+    );
   }
 
   async findKey(alg: JwtAlgorithm, kid: string | undefined): Promise<KeyLookup> {
     this.refreshIfStale();
+    if (this.keysExpired(Date.now())) {
+      // The refresh just started (or one already running) may bring the keys back.
+      if (this.inFlight) await this.inFlight;
+      if (this.keysExpired(Date.now())) return { status: 'unavailable' };
+    }
     let key = this.select(alg, kid);
     if (key) return { status: 'found', key };
 
@@ -164,7 +188,7 @@ export class JwksKeyStore implements OnApplicationBootstrap {
     this.lastAttemptAt = Date.now();
     this.fetches += 1;
     try {
-      const keys = await this.loadSigningKeys();
+      const keys = this.keepUnchanged(await this.loadSigningKeys());
       this.keys = keys;
       this.current = new WeakSet(keys);
       this.loadedAt = Date.now();
@@ -179,6 +203,20 @@ export class JwksKeyStore implements OnApplicationBootstrap {
         `JWKS fetch from ${this.config.auth.jwksUrl} failed (${reason}); keeping ${this.keys.length} known key(s)`,
       );
     }
+  }
+
+  /**
+   * A fetched key equal to a known one (same `kid`, same `alg`, same material) is replaced by
+   * the known object, so the tokens the verified-token cache holds for it stay valid across
+   * refreshes; a changed or removed key is a new object (or none), which ends its cached tokens.
+   */
+  private keepUnchanged(fetched: JwksKey[]): JwksKey[] {
+    return fetched.map(
+      (key) =>
+        this.keys.find(
+          (known) => known.kid === key.kid && known.alg === key.alg && known.key.equals(key.key),
+        ) ?? key,
+    );
   }
 
   private async loadSigningKeys(): Promise<JwksKey[]> {
