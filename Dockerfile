@@ -46,7 +46,7 @@ COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/migrations ./dist/migrations
 # Root owns the files; the process runs unprivileged and cannot change its own code.
 USER node
-# 8000: the API; 9464: Prometheus metrics (METRICS_PORT), for the scraper only.
+# The API, and the Prometheus metrics on their own port (METRICS_PORT).
 EXPOSE 8000 9464
 # Ready = the database answers and a signing key set is loaded. Node's fetch: the slim image has
 # no curl.

@@ -22,6 +22,8 @@ const PUBLIC_FILES = {
   metrics: ['metrics.service'],
   health: [],
   profile: [],
+  admin: [],
+  organization: [],
 };
 const FEATURES = Object.keys(PUBLIC_FILES);
 const BASE = ['common', 'config'];

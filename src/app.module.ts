@@ -1,6 +1,8 @@
 import { DynamicModule, Module, ValidationPipe } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
+import { AdminModule } from './admin/admin.module';
 import { AuthModule } from './auth/auth.module';
+import { AuthorizationGuard } from './auth/authorization.guard';
 import { JwtAuthGuard } from './auth/jwt-auth.guard';
 import { ProblemDetailsFilter } from './common/problem-details.filter';
 import { RequestValidationException } from './common/common.errors';
@@ -9,6 +11,7 @@ import { AppConfigModule } from './config/app-config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OrganizationModule } from './organization/organization.module';
 import { ProfileModule } from './profile/profile.module';
 import { RateLimitGuard } from './rate-limit/rate-limit.guard';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
@@ -32,11 +35,15 @@ export class AppModule {
         HealthModule,
         ProfileModule,
         TodosModule,
+        OrganizationModule,
+        AdminModule,
       ],
       providers: [
-        // Order matters: authenticate first, so the rate limit can key on the user.
+        // Order matters: authenticate first, so the rate limit can key on the user; authorize
+        // last, so refused requests still count against the caller's limit.
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useExisting: RateLimitGuard },
+        { provide: APP_GUARD, useExisting: AuthorizationGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         {
           provide: APP_PIPE,

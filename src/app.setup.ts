@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { IncomingMessage, maxHeaderSize } from 'node:http';
 import { Logger } from 'pino';
 import { AppModule } from './app.module';
-import { documentAuthModes } from './auth/auth.openapi';
+import { documentAuthModes, documentAuthorization } from './auth/auth.openapi';
+import { PROTECTED_RESOURCE_METADATA_PATH } from './auth/oauth-resource-metadata.controller';
 import { unreadableBody } from './common/body-encoding';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
@@ -25,6 +26,8 @@ const API_TAGS: ApiTag[] = [
   { name: 'todos', description: "The caller's own todos." },
   { name: 'profile', description: 'Who the bearer token says the caller is.' },
   { name: 'health', description: 'Liveness and readiness probes; no token needed.' },
+  { name: 'organization', description: "The caller's active Better Auth organization." },
+  { name: 'admin', description: 'Counts for operators (role admin); never user content.' },
 ];
 
 /** Request bodies are capped at 64 KiB: a todo is far smaller, and the cap bounds memory. */
@@ -144,7 +147,7 @@ export async function createApp(
 async function configureApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
 
-  app.setGlobalPrefix('api');
+  app.setGlobalPrefix('api', { exclude: [PROTECTED_RESOURCE_METADATA_PATH] });
   // On SIGTERM/SIGINT: stop accepting, finish the requests in flight, run the shutdown hooks (the
   // pool, the embedded database), then exit 0. Without useProcessExit Nest re-raises the signal,
   // and the process that shut down cleanly reports "killed by SIGTERM".
@@ -198,5 +201,5 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     exposedHeaders: ['ETag', 'Location', 'Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
     maxAge: 600,
   });
-  setupSwagger(app, documentAuthModes, describeTags(API_TAGS));
+  setupSwagger(app, documentAuthModes, describeTags(API_TAGS), documentAuthorization(config.auth));
 }

@@ -5,10 +5,13 @@ import { BetterAuthIssuer } from './support/better-auth-issuer';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
- * Which operations are open to anonymous callers, recorded here on purpose: opening a route (or
- * making one optional) changes this list, so it shows up in review as a permission change. The
- * suite also checks that the guard does what the document says, that no route is missing from
- * the document, and that every error answer is documented as problem+json.
+ * Which operations are open to anonymous callers, and what each needs beyond a valid token (a
+ * role, an organization role, the OAuth scopes that let an access token call it), recorded here
+ * on purpose: opening a route, making one optional, or changing what it needs changes these
+ * lists, so it shows up in review as a permission change. A route without scopes refuses OAuth
+ * access tokens. The suite also checks that the guard does what the document says, that no
+ * route is missing from the document, and that every error answer is documented as
+ * problem+json.
  */
 
 type AuthMode = 'public' | 'optional' | 'bearer';
@@ -22,13 +25,43 @@ const EXPECTED_AUTH: Record<string, AuthMode> = {
   'GET /api/todos/{id}': 'bearer',
   'PATCH /api/todos/{id}': 'bearer',
   'DELETE /api/todos/{id}': 'bearer',
+  'GET /api/organization': 'bearer',
+  'GET /api/organization/admin-check': 'bearer',
+  'GET /api/admin/stats': 'bearer',
 };
+
+interface Needs {
+  roles?: string[];
+  organizationRoles?: string[];
+  /** Any one of them lets an OAuth access token call the operation; absent: no access token. */
+  scopes?: string[];
+}
+
+const EXPECTED_NEEDS: Record<string, Needs> = {
+  'GET /api/health': {},
+  'GET /api/health/ready': {},
+  'GET /api/profile': { scopes: ['profile', 'openid'] },
+  'GET /api/todos': { scopes: ['todos:read'] },
+  'POST /api/todos': { scopes: ['todos:write'] },
+  'GET /api/todos/{id}': { scopes: ['todos:read'] },
+  'PATCH /api/todos/{id}': { scopes: ['todos:write'] },
+  'DELETE /api/todos/{id}': { scopes: ['todos:write'] },
+  'GET /api/organization': {},
+  'GET /api/organization/admin-check': { organizationRoles: ['owner', 'admin'] },
+  'GET /api/admin/stats': { roles: ['admin'] },
+};
+
+/** Served outside /api and outside the document: discovery metadata, not an API operation. */
+const UNDOCUMENTED_ROUTES = ['GET /.well-known/oauth-protected-resource'];
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options', 'head', 'trace'] as const;
 const PROBLEM_REF = '#/components/schemas/Problem';
 
 interface Operation {
   operationId?: string;
+  'x-required-roles'?: string[];
+  'x-required-organization-roles'?: string[];
+  'x-required-scopes'?: string[];
   security?: Array<Record<string, string[]>>;
   parameters?: Array<{ name: string; in: string; required?: boolean; $ref?: string }>;
   requestBody?: { content: Record<string, unknown> };
@@ -85,6 +118,21 @@ describe('public routes and the OpenAPI document', () => {
     expect(actual).toEqual(EXPECTED_AUTH);
   });
 
+  it('requires exactly these roles and scopes (a change here is a permission change)', () => {
+    const actual = Object.fromEntries(
+      operations.map(({ key, operation }) => {
+        const needs: Needs = {};
+        if (operation['x-required-roles']) needs.roles = operation['x-required-roles'];
+        if (operation['x-required-organization-roles']) {
+          needs.organizationRoles = operation['x-required-organization-roles'];
+        }
+        if (operation['x-required-scopes']) needs.scopes = operation['x-required-scopes'];
+        return [key, needs];
+      }),
+    );
+    expect(actual).toEqual(EXPECTED_NEEDS);
+  });
+
   it('documents every route the app serves', () => {
     const served: string[] = [];
     for (const module of api.app.get(ModulesContainer).values()) {
@@ -98,7 +146,8 @@ describe('public routes and the OpenAPI document', () => {
           const route = Reflect.getMetadata(PATH_METADATA, handler) as string | undefined;
           const method = Reflect.getMetadata(METHOD_METADATA, handler) as RequestMethod | undefined;
           if (route === undefined || method === undefined) continue;
-          const path = ['api', base, route]
+          const prefix = base.startsWith('.well-known') ? '' : 'api';
+          const path = [prefix, base, route]
             .map((part) => part.replace(/^\/+|\/+$/g, ''))
             .filter((part) => part !== '')
             .join('/')
@@ -107,7 +156,7 @@ describe('public routes and the OpenAPI document', () => {
         }
       }
     }
-    expect(served.sort()).toEqual(Object.keys(EXPECTED_AUTH).sort());
+    expect(served.sort()).toEqual([...Object.keys(EXPECTED_AUTH), ...UNDOCUMENTED_ROUTES].sort());
   });
 
   it('is enforced by the guard as documented: anonymous calls get 401 exactly where a token is required', async () => {
@@ -214,6 +263,9 @@ describe('public routes and the OpenAPI document', () => {
       if (operation.requestBody) expected.push('400', '413', '415');
       if (path.includes('{')) expected.push('400', '404');
       if (path === '/api/health/ready') expected.push('503');
+      if (operation['x-required-roles'] || operation['x-required-organization-roles']) {
+        expected.push('403');
+      }
       expect({ key, missing: expected.filter((status) => !statuses.includes(status)) }).toEqual({
         key,
         missing: [],

@@ -61,3 +61,73 @@ export class KeysUnavailableException extends RetryableUnavailableException {
     );
   }
 }
+
+/**
+ * The OAuth access token lacks every scope the route accepts (RFC 6750 §3.1): the challenge
+ * names the scopes, so the client knows what to ask the user for.
+ */
+export class InsufficientScopeException extends ProblemException {
+  readonly reason = 'insufficient scope';
+
+  constructor(readonly needed: readonly string[]) {
+    const scope = needed.join(' ');
+    super(403, `The access token lacks the scope this route needs: one of ${needed.join(', ')}.`, {
+      headers: {
+        'www-authenticate': `${BEARER_CHALLENGE}, error="insufficient_scope", scope="${scope}"`,
+      },
+    });
+  }
+}
+
+/**
+ * The route declares no scope, so no OAuth access token may call it (deny by default): a route
+ * added tomorrow is not opened to third-party clients without anyone deciding so.
+ */
+export class AccessTokenNotAllowedException extends ProblemException {
+  readonly reason = 'access tokens not allowed on this route';
+
+  constructor() {
+    super(
+      403,
+      'This route does not accept OAuth access tokens; call it with a session JWT from GET /api/auth/token.',
+      {
+        headers: {
+          'www-authenticate': `${BEARER_CHALLENGE}, error="insufficient_scope", error_description="access tokens not allowed on this route"`,
+        },
+      },
+    );
+  }
+}
+
+/** The caller has none of the roles (Better Auth admin plugin `role` claim) the route needs. */
+export class MissingRoleException extends ProblemException {
+  readonly reason = 'missing role';
+
+  constructor(needed: readonly string[]) {
+    super(403, `This route needs one of these roles: ${needed.join(', ')}.`);
+  }
+}
+
+/** The token names no active organization, or the caller's role in it is not enough. */
+export class OrganizationAccessException extends ProblemException {
+  constructor(
+    readonly reason: 'no active organization' | 'missing organization role',
+    detail: string,
+  ) {
+    super(403, detail);
+  }
+
+  static noActiveOrganization(): OrganizationAccessException {
+    return new OrganizationAccessException(
+      'no active organization',
+      'This route needs an active organization: set one in Better Auth (organization.setActive) and send a fresh JWT.',
+    );
+  }
+
+  static missingRole(needed: readonly string[]): OrganizationAccessException {
+    return new OrganizationAccessException(
+      'missing organization role',
+      `This route needs one of these roles in the active organization: ${needed.join(', ')}.`,
+    );
+  }
+}

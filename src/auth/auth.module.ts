@@ -1,18 +1,31 @@
 import { Logger, Module, OnModuleInit } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AppConfigService } from '../config/app-config.service';
 import { MetricsModule } from '../metrics/metrics.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { AuthMetrics } from './auth.metrics';
+import { AuthorizationGuard } from './authorization.guard';
 import { JwksKeyStore } from './jwks/jwks-key-store';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
+import { OAuthResourceMetadata } from './oauth-resource-metadata';
+import { OAuthResourceMetadataController } from './oauth-resource-metadata.controller';
 import { TokenVerifier } from './token-verifier.service';
 
 @Module({
-  imports: [PassportModule, RateLimitModule, MetricsModule],
-  providers: [AuthMetrics, JwksKeyStore, TokenVerifier, JwtStrategy, JwtAuthGuard],
-  exports: [JwksKeyStore, JwtAuthGuard],
+  imports: [PassportModule, RateLimitModule, DiscoveryModule, MetricsModule],
+  controllers: [OAuthResourceMetadataController],
+  providers: [
+    AuthMetrics,
+    JwksKeyStore,
+    TokenVerifier,
+    JwtStrategy,
+    JwtAuthGuard,
+    AuthorizationGuard,
+    OAuthResourceMetadata,
+  ],
+  exports: [JwksKeyStore, JwtAuthGuard, AuthorizationGuard],
 })
 export class AuthModule implements OnModuleInit {
   private readonly logger = new Logger(AuthModule.name);

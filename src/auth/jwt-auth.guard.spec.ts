@@ -26,6 +26,11 @@ const ALICE: AuthenticatedUser = {
   name: 'Alice',
   emailVerified: true,
   image: null,
+  tokenKind: 'session',
+  scopes: [],
+  clientId: null,
+  roles: [],
+  organization: null,
   claims: { sub: 'alice-id' },
 };
 

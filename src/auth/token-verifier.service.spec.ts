@@ -51,7 +51,10 @@ function claims(extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { sub: 'user-1', iss: ISSUER, aud: ISSUER, iat: now, exp: now + 900, ...extra };
 }
 
-function makeVerifier(): TokenVerifier {
+const RESOURCE = 'https://api.example.test';
+const OAUTH_ISSUER = `${ISSUER}/api/auth`;
+
+function makeVerifier(oauth?: AuthConfig['oauth']): TokenVerifier {
   const keyStore = {
     findKey: (alg: string, kid: string | undefined): Promise<KeyLookup> =>
       Promise.resolve(
@@ -70,6 +73,7 @@ function makeVerifier(): TokenVerifier {
       clockToleranceSeconds: 5,
       // No cache: every call runs every check.
       tokenCache: { maxEntries: 0, maxAgeSeconds: 0 },
+      oauth,
     },
   } as unknown as AppConfigService;
   return new TokenVerifier(config, keyStore as unknown as JwksKeyStore, authMetrics());
@@ -313,6 +317,121 @@ describe('TokenVerifier', () => {
         { numRuns: 500 },
       );
     });
+  });
+});
+
+describe('TokenVerifier: OAuth access tokens', () => {
+  const header = { alg: 'EdDSA', kid: KID };
+  const accessHeader = { ...header, typ: 'at+jwt' };
+  const accessClaims = (extra: Record<string, unknown> = {}) =>
+    claims({
+      iss: OAUTH_ISSUER,
+      aud: RESOURCE,
+      azp: 'client-a',
+      scope: 'openid todos:read',
+      ...extra,
+    });
+  const verifier = makeVerifier({ resource: RESOURCE, issuer: OAUTH_ISSUER });
+
+  it('accepts an at+jwt for the resource with its client and scopes', async () => {
+    const user = await verifier.verify(token(accessHeader, accessClaims()));
+    expect(user).toMatchObject({
+      id: 'user-1',
+      tokenKind: 'access',
+      clientId: 'client-a',
+      scopes: ['openid', 'todos:read'],
+    });
+  });
+
+  it.each(['at+jwt', 'AT+JWT', 'At+Jwt', 'application/at+jwt', 'Application/AT+JWT'])(
+    'reads typ %s as an access token',
+    async (typ) => {
+      const user = await verifier.verify(token({ ...header, typ }, accessClaims()));
+      expect(user.tokenKind).toBe('access');
+    },
+  );
+
+  it.each([undefined, 'JWT', 'jwt', 'application/JWT'])(
+    'reads typ %s as a session JWT, held to the session issuer and audience',
+    async (typ) => {
+      const sessionHeader = typ === undefined ? header : { ...header, typ };
+      const user = await verifier.verify(token(sessionHeader, claims({ scope: 'todos:read' })));
+      expect(user).toMatchObject({ tokenKind: 'session', scopes: [], clientId: null });
+      // The access token's issuer and audience do not make a session JWT.
+      const refused = await refusal(verifier, token(sessionHeader, accessClaims()));
+      expect(refused.reason).toBe('wrong issuer');
+    },
+  );
+
+  it('takes client_id when there is no azp, and splits scope on spaces only', async () => {
+    const user = await verifier.verify(
+      token(
+        accessHeader,
+        accessClaims({ azp: undefined, client_id: 'client-b', scope: ' a  b,c ' }),
+      ),
+    );
+    expect(user).toMatchObject({ clientId: 'client-b', scopes: ['a', 'b,c'] });
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['another resource', { aud: 'https://other.example.test' }, 'wrong audience'],
+    ['the session audience', { aud: ISSUER }, 'wrong audience'],
+    ['the session issuer', { iss: ISSUER }, 'wrong issuer'],
+    ['scope as an array', { scope: ['todos:read'] }, 'invalid scope claim'],
+    ['a numeric scope', { scope: 1 }, 'invalid scope claim'],
+    ['no scope', { scope: undefined }, 'invalid scope claim'],
+    ['no client', { azp: undefined }, 'missing azp or client_id claim'],
+    ['an empty azp', { azp: '' }, 'missing azp or client_id claim'],
+    ['no sub (a client credentials token)', { sub: undefined }, 'missing or empty sub claim'],
+    [
+      'sub = the client (a client credentials token)',
+      { sub: 'client-a' },
+      'client credentials tokens (no user) are not accepted',
+    ],
+  ])('refuses an access token with %s', async (_name, extra, reason) => {
+    expect((await refusal(verifier, token(accessHeader, accessClaims(extra)))).reason).toBe(reason);
+  });
+
+  it.each(['at+jwt ', 'at-jwt', 'token+jwt', 'logout+jwt', 'application/at+jwt+x'])(
+    'refuses typ %j',
+    async (typ) => {
+      const refused = await refusal(verifier, token({ ...header, typ }, accessClaims()));
+      expect(refused.reason).toBe('unexpected token type');
+    },
+  );
+
+  it('refuses access tokens when OAUTH_RESOURCE is unset', async () => {
+    const refused = await refusal(makeVerifier(), token(accessHeader, accessClaims()));
+    expect(refused.reason).toBe('OAuth access tokens are not accepted by this API');
+  });
+
+  it('tells the sender of an opaque token to request it with resource', async () => {
+    const refused = await refusal(verifier, 'zyGFDmtYA8Wb6N5zio6rmuFx1td4Skbx');
+    expect(refused.reason).toBe(
+      'not a JWT; send the JWT from GET /api/auth/token, or request the OAuth access token with resource',
+    );
+    expect(refused.message).toContain(`resource=${RESOURCE}`);
+  });
+
+  it('reads roles and the active organization from comma-separated claims', async () => {
+    const user = await verifier.verify(
+      token(
+        header,
+        claims({
+          role: 'user, admin,',
+          activeOrganizationId: 'org-1',
+          organizationRole: 'member,admin',
+        }),
+      ),
+    );
+    expect(user).toMatchObject({
+      roles: ['user', 'admin'],
+      organization: { id: 'org-1', roles: ['member', 'admin'] },
+    });
+    const plain = await verifier.verify(
+      token(header, claims({ role: ['admin'], organizationRole: 'owner' })),
+    );
+    expect(plain).toMatchObject({ roles: [], organization: null });
   });
 });
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { errors, JWTPayload, jwtVerify } from 'jose';
-import { JwtAlgorithm } from '../config/app-config';
+import { JwtAlgorithm, OAuthConfig } from '../config/app-config';
 import { AppConfigService } from '../config/app-config.service';
 import {
   InvalidTokenException,
@@ -8,7 +8,7 @@ import {
   TokenOutsideTimeWindowException,
 } from './auth.errors';
 import { AuthMetrics } from './auth.metrics';
-import { AuthenticatedUser } from './authenticated-user';
+import { ActiveOrganization, AuthenticatedUser, TokenKind } from './authenticated-user';
 import { JwksKey, JwksKeyStore } from './jwks/jwks-key-store';
 import { TokenTiming, VerifiedTokenCache } from './verified-token-cache';
 
@@ -27,6 +27,11 @@ const BASE64URL_OR_EMPTY = /^[A-Za-z0-9_-]*$/;
 /** Header parameters this API understands; anything listed in `crit` must be one of these. */
 const UNDERSTOOD_CRITICAL_PARAMS: ReadonlySet<string> = new Set();
 
+/** `typ` of a session JWT when present (RFC 7519 §5.1; the media type form too). */
+const SESSION_TYP = /^(application\/)?jwt$/i;
+/** `typ` of an OAuth 2.0 access token in JWT form (RFC 9068 §2.1). */
+const ACCESS_TOKEN_TYP = /^(application\/)?at\+jwt$/i;
+
 /**
  * Verifies Better Auth JWTs.
  *
@@ -42,6 +47,7 @@ const UNDERSTOOD_CRITICAL_PARAMS: ReadonlySet<string> = new Set();
 export class TokenVerifier {
   private readonly allowedAlgorithms: ReadonlySet<string>;
   private readonly cache: VerifiedTokenCache;
+  private readonly oauth: OAuthConfig | undefined;
 
   constructor(
     private readonly config: AppConfigService,
@@ -56,6 +62,7 @@ export class TokenVerifier {
       allowed.add('Ed25519');
     }
     this.allowedAlgorithms = allowed;
+    this.oauth = config.auth.oauth;
     const { maxEntries, maxAgeSeconds } = config.auth.tokenCache;
     this.cache = new VerifiedTokenCache(maxEntries, maxAgeSeconds * 1000, (key) =>
       keyStore.isCurrent(key),
@@ -73,28 +80,39 @@ export class TokenVerifier {
     }
     this.metrics.tokenCacheMiss();
 
-    const { alg, kid } = this.checkHeader(token);
+    const { alg, kid, kind } = this.checkHeader(token);
     const lookup = await this.keyStore.findKey(alg, kid);
     if (lookup.status === 'unavailable') throw new KeysUnavailableException();
     if (lookup.status === 'unknown') {
       throw new InvalidTokenException('signing key not found in the JWKS');
     }
 
-    const payload = await this.verifySignatureAndClaims(token, alg, lookup.key);
+    const payload = await this.verifySignatureAndClaims(token, alg, kind, lookup.key);
     const timing = this.checkOwnClaims(payload, Date.now());
-    const user = toAuthenticatedUser(payload);
+    const user = toAuthenticatedUser(payload, kind === 'access' ? accessTokenGrant(payload) : null);
     this.cache.set(token, user, lookup.key, timing, Date.now());
     return user;
   }
 
-  private checkHeader(token: string): { alg: JwtAlgorithm; kid: string | undefined } {
+  private checkHeader(token: string): {
+    alg: JwtAlgorithm;
+    kid: string | undefined;
+    kind: TokenKind;
+  } {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenException('token too large');
     const parts = token.split('.');
     if (parts.length === 5 && parts.every((part) => BASE64URL_OR_EMPTY.test(part))) {
       throw new InvalidTokenException('encrypted tokens (JWE) are not accepted');
     }
     if (parts.length !== 3) {
-      // The reason is the error_description, so it alone must point the client to the JWT.
+      // The reason is the error_description, so it alone must point the client to the JWT. Better
+      // Auth's OAuth provider issues opaque access tokens when the client names no resource.
+      if (this.oauth) {
+        throw new InvalidTokenException(
+          'not a JWT; send the JWT from GET /api/auth/token, or request the OAuth access token with resource',
+          `The bearer value is not a JWT. Send the JWT from GET /api/auth/token, or, for an OAuth access token, request it with resource=${this.oauth.resource} so that it is issued as a JWT for this API.`,
+        );
+      }
       throw new InvalidTokenException(
         'not a JWT; send the JWT from GET /api/auth/token',
         'The bearer value is not a JWT (a Better Auth session token, perhaps). Send the JWT from GET /api/auth/token (or the set-auth-jwt header) instead.',
@@ -122,11 +140,7 @@ export class TokenVerifier {
     if (kid !== undefined && (typeof kid !== 'string' || kid.length === 0 || kid.length > 256)) {
       throw new InvalidTokenException('invalid kid header');
     }
-    // Better Auth's own JWTs carry no `typ`; a present one must say JWT so that other token
-    // kinds signed by the same keys (e.g. `logout+jwt`) cannot be replayed as access tokens.
-    if (typ !== undefined && (typeof typ !== 'string' || !/^(application\/)?jwt$/i.test(typ))) {
-      throw new InvalidTokenException('unexpected token type');
-    }
+    const kind = this.tokenKind(typ);
     if (
       crit !== undefined &&
       (!Array.isArray(crit) ||
@@ -141,15 +155,39 @@ export class TokenVerifier {
       throw new InvalidTokenException('unencoded payload (b64) not accepted');
     }
     if (signature === '') throw new InvalidTokenException('missing signature');
-    return { alg: alg as JwtAlgorithm, kid };
+    return { alg: alg as JwtAlgorithm, kid, kind };
+  }
+
+  /**
+   * The same keys sign every token Better Auth issues, so `typ` alone tells the kinds apart:
+   * without this, a session JWT could pass as an access token with every scope, an access token
+   * could get a session's full access, and other kinds (e.g. `logout+jwt`) could be replayed.
+   * Types are compared case-insensitively, as media types are (RFC 7515 §4.1.9).
+   */
+  private tokenKind(typ: unknown): TokenKind {
+    if (typ === undefined) return 'session';
+    if (typeof typ === 'string' && SESSION_TYP.test(typ)) return 'session';
+    if (typeof typ === 'string' && ACCESS_TOKEN_TYP.test(typ)) {
+      if (this.oauth) return 'access';
+      throw new InvalidTokenException('OAuth access tokens are not accepted by this API');
+    }
+    throw new InvalidTokenException('unexpected token type');
   }
 
   private async verifySignatureAndClaims(
     token: string,
     alg: JwtAlgorithm,
+    kind: TokenKind,
     key: JwksKey,
   ): Promise<JWTPayload> {
-    const { issuer, audiences, clockToleranceSeconds } = this.config.auth;
+    const { clockToleranceSeconds } = this.config.auth;
+    // An access token must be issued for this resource by the authorization server; a session
+    // JWT keeps its own issuer and audiences, so a session JWT that names the resource in `aud`
+    // is still only a session JWT.
+    const { issuer, audiences } =
+      kind === 'access' && this.oauth
+        ? { issuer: this.oauth.issuer, audiences: [this.oauth.resource] }
+        : this.config.auth;
     try {
       const { payload } = await jwtVerify(token, key.key, {
         algorithms: [alg],
@@ -267,7 +305,50 @@ function describeJoseError(error: unknown): string {
   return 'token could not be verified';
 }
 
-function toAuthenticatedUser(payload: JWTPayload): AuthenticatedUser {
+interface AccessTokenGrant {
+  clientId: string;
+  scopes: string[];
+}
+
+/**
+ * The claims that make an access token usable (RFC 9068 §2.2): the client it was issued to and
+ * the scopes it carries. `scope` must be the space-separated string the standard defines; an
+ * array or any other shape is refused rather than guessed at, so no spelling of the claim can
+ * widen what a token may do.
+ */
+function accessTokenGrant(payload: JWTPayload): AccessTokenGrant {
+  const clientId = [payload.azp, payload.client_id].find(
+    (value): value is string => typeof value === 'string' && value !== '',
+  );
+  if (clientId === undefined) throw new InvalidTokenException('missing azp or client_id claim');
+  // Better Auth's client-credentials tokens carry the client id as `sub`: they act for no user,
+  // and every route here serves a user's own data, so taking the client for a user is refused.
+  if (payload.sub === clientId || payload.sub === payload.client_id) {
+    throw new InvalidTokenException('client credentials tokens (no user) are not accepted');
+  }
+  if (typeof payload.scope !== 'string') throw new InvalidTokenException('invalid scope claim');
+  return { clientId, scopes: payload.scope.split(' ').filter((scope) => scope !== '') };
+}
+
+/** A comma-separated claim (Better Auth's role lists) as its trimmed, non-empty items. */
+function commaList(value: unknown): string[] {
+  if (typeof value !== 'string') return [];
+  return value
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+function activeOrganization(payload: JWTPayload): ActiveOrganization | null {
+  const id = payload.activeOrganizationId;
+  if (typeof id !== 'string' || id === '') return null;
+  return Object.freeze({ id, roles: Object.freeze(commaList(payload.organizationRole)) });
+}
+
+function toAuthenticatedUser(
+  payload: JWTPayload,
+  grant: AccessTokenGrant | null,
+): AuthenticatedUser {
   const text = (value: unknown) => (typeof value === 'string' ? value : null);
   return Object.freeze({
     id: payload.sub as string,
@@ -275,6 +356,11 @@ function toAuthenticatedUser(payload: JWTPayload): AuthenticatedUser {
     name: text(payload.name),
     emailVerified: typeof payload.emailVerified === 'boolean' ? payload.emailVerified : null,
     image: text(payload.image),
+    tokenKind: grant ? 'access' : 'session',
+    scopes: Object.freeze(grant?.scopes ?? []),
+    clientId: grant?.clientId ?? null,
+    roles: Object.freeze(commaList(payload.role)),
+    organization: activeOrganization(payload),
     claims: Object.freeze({ ...payload }),
   });
 }

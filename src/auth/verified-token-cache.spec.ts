@@ -13,7 +13,19 @@ const key: JwksKey = {
 };
 
 function user(id: string): AuthenticatedUser {
-  return { id, email: null, name: null, emailVerified: null, image: null, claims: { sub: id } };
+  return {
+    id,
+    email: null,
+    name: null,
+    emailVerified: null,
+    image: null,
+    tokenKind: 'session',
+    scopes: [],
+    clientId: null,
+    roles: [],
+    organization: null,
+    claims: { sub: id },
+  };
 }
 
 /** A token valid from T0 - 5 s to T0 + 15 min + 5 s (Better Auth's lifetime, 5 s tolerance). */

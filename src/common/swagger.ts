@@ -48,7 +48,12 @@ export function setupSwagger(
   SwaggerModule.setup('docs', app, document, {
     jsonDocumentUrl: 'docs/json',
     yamlDocumentUrl: 'docs/yaml',
-    swaggerOptions: { persistAuthorization: true, validatorUrl: null },
+    // PKCE for the OAuth 2.0 authorization-code flow, when the document declares one.
+    swaggerOptions: {
+      persistAuthorization: true,
+      validatorUrl: null,
+      usePkceWithAuthorizationCodeGrant: true,
+    },
   });
   return document;
 }

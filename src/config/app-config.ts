@@ -61,6 +61,15 @@ export interface AuthConfig {
   /** How long after the last successful JWKS fetch its keys may still verify tokens. */
   jwksMaxStaleSeconds: number;
   tokenCache: { maxEntries: number; maxAgeSeconds: number };
+  /** OAuth access tokens (Better Auth's OAuth provider); undefined when OAUTH_RESOURCE is unset. */
+  oauth: OAuthConfig | undefined;
+}
+
+export interface OAuthConfig {
+  /** This API's resource identifier: access tokens must name it in `aud`. */
+  resource: string;
+  /** The `iss` of access tokens (Better Auth: `<baseURL>/api/auth` unless its jwt.issuer is set). */
+  issuer: string;
 }
 
 export interface ThrottleConfig {

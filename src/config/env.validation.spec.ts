@@ -328,4 +328,43 @@ describe('validateEnv', () => {
       ]);
     });
   });
+
+  describe('OAuth access tokens', () => {
+    it('are off unless OAUTH_RESOURCE is set', () => {
+      expect(validateEnv({}).auth.oauth).toBeUndefined();
+      expect(validateEnv({ OAUTH_ISSUER: 'https://auth.example.com/api/auth' }).auth.oauth).toBe(
+        undefined,
+      );
+    });
+
+    it('take their issuer from OAUTH_ISSUER, or JWT_ISSUER by default', () => {
+      expect(
+        validateEnv({ OAUTH_RESOURCE: 'https://api.example.com', JWT_ISSUER: 'https://a.example' })
+          .auth.oauth,
+      ).toEqual({ resource: 'https://api.example.com', issuer: 'https://a.example' });
+      expect(
+        validateEnv({
+          OAUTH_RESOURCE: 'https://api.example.com/',
+          OAUTH_ISSUER: 'https://a.example/api/auth',
+        }).auth.oauth,
+      ).toEqual({ resource: 'https://api.example.com/', issuer: 'https://a.example/api/auth' });
+    });
+
+    it.each([
+      ['', 'OAUTH_RESOURCE=""'],
+      ['api', 'OAUTH_RESOURCE="api"'],
+      ['https://api.example.com/#x', 'OAUTH_RESOURCE="https://api.example.com/#x"'],
+      ['https://api.example.com/"x', 'OAUTH_RESOURCE="https://api.example.com/\\"x"'],
+    ])('refuses OAUTH_RESOURCE %j', (value, shown) => {
+      expect(problemsOf({ OAUTH_RESOURCE: value })).toEqual([
+        `${shown}: expected an absolute URI without a fragment, e.g. https://api.example.com`,
+      ]);
+    });
+
+    it('refuses an empty OAUTH_ISSUER rather than reading it as unset', () => {
+      expect(problemsOf({ OAUTH_RESOURCE: 'https://api.example.com', OAUTH_ISSUER: ' ' })).toEqual([
+        'OAUTH_ISSUER="": expected a non-empty issuer (default: JWT_ISSUER)',
+      ]);
+    });
+  });
 });

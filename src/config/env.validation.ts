@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import {
   AppConfig,
   JwtAlgorithm,
+  OAuthConfig,
   LOG_LEVELS,
   LogLevel,
   NodeEnv,
@@ -140,6 +141,8 @@ export function validateEnv(env: RawEnv): AppConfig {
     }
   }
 
+  const oauth = oauthConfig(env, issuer, fail);
+
   const databaseUrl = read('DATABASE_URL');
   if (databaseUrl !== undefined) {
     const url = parseUrl(databaseUrl);
@@ -221,6 +224,7 @@ export function validateEnv(env: RawEnv): AppConfig {
         maxEntries: integer('TOKEN_CACHE_MAX_ENTRIES', 10_000, 0, 1_000_000),
         maxAgeSeconds: integer('TOKEN_CACHE_MAX_AGE_SECONDS', 300, 0, 3_600),
       },
+      oauth,
     },
     throttle: {
       ttlSeconds: integer('THROTTLE_TTL_SECONDS', 60, 1, 3_600),
@@ -234,6 +238,33 @@ export function validateEnv(env: RawEnv): AppConfig {
 
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return config;
+}
+
+/**
+ * OAUTH_RESOURCE turns OAuth access tokens on. An empty value is refused rather than read as
+ * "off", so a deployment that meant to set it does not silently refuse every access token.
+ */
+function oauthConfig(
+  env: RawEnv,
+  jwtIssuer: string,
+  fail: (n: string, v: string, e: string) => void,
+): OAuthConfig | undefined {
+  const resource = env.OAUTH_RESOURCE?.trim();
+  const issuerRaw = env.OAUTH_ISSUER?.trim();
+  if (issuerRaw === '') fail('OAUTH_ISSUER', '', 'a non-empty issuer (default: JWT_ISSUER)');
+  if (resource === undefined) return undefined;
+  const url = parseUrl(resource);
+  // RFC 8707: a resource indicator is an absolute URI without a fragment. Quotes and
+  // backslashes are refused too, because the value is echoed in WWW-Authenticate challenges.
+  if (!url || url.hash !== '' || resource.includes('#') || /["\\\s]/.test(resource)) {
+    fail(
+      'OAUTH_RESOURCE',
+      resource,
+      'an absolute URI without a fragment, e.g. https://api.example.com',
+    );
+    return undefined;
+  }
+  return { resource, issuer: issuerRaw || jwtIssuer };
 }
 
 /**

@@ -26,6 +26,7 @@ import { RouteSchema } from '@nestjs/platform-fastify';
 import type { FastifyReply } from 'fastify';
 import type { AuthenticatedUser } from '../auth/authenticated-user';
 import { CurrentUser } from '../auth/decorators/current-user.decorator';
+import { Scopes } from '../auth/decorators/scopes.decorator';
 import { CreateTodoDto } from './dto/create-todo.dto';
 import { ListTodosQueryDto } from './dto/list-todos-query.dto';
 import { TodoIdParamDto } from './dto/todo-id-param.dto';
@@ -47,13 +48,17 @@ import {
 import { TODO_PAGE_RESPONSE, TODO_RESPONSE } from './todos.response-schemas';
 import { TodosService } from './todos.service';
 
-/** The caller's todos. HTTP only: ownership, validation of state and SQL live in TodosService. */
+/**
+ * The caller's todos. HTTP only: ownership, validation of state and SQL live in TodosService.
+ * OAuth clients need `todos:read` to read and `todos:write` to change them.
+ */
 @ApiTags('todos')
 @Controller('todos')
 export class TodosController {
   constructor(private readonly todos: TodosService) {}
 
   @Get()
+  @Scopes('todos:read')
   @RouteSchema(TODO_PAGE_RESPONSE)
   @ApiOperation({
     operationId: 'listTodos',
@@ -75,6 +80,7 @@ export class TodosController {
   }
 
   @Post()
+  @Scopes('todos:write')
   @RouteSchema(TODO_RESPONSE)
   @ApiOperation({ operationId: 'createTodo', summary: 'Create a todo.' })
   @ApiBody({ type: CreateTodoDto })
@@ -98,6 +104,7 @@ export class TodosController {
   }
 
   @Get(':id')
+  @Scopes('todos:read')
   @RouteSchema(TODO_RESPONSE)
   @ApiOperation({ operationId: 'getTodo', summary: 'Get one of your todos.' })
   @ApiHeader({
@@ -123,6 +130,7 @@ export class TodosController {
   }
 
   @Patch(':id')
+  @Scopes('todos:write')
   @RouteSchema(TODO_RESPONSE)
   @ApiOperation({
     operationId: 'updateTodo',
@@ -144,6 +152,7 @@ export class TodosController {
   }
 
   @Delete(':id')
+  @Scopes('todos:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ operationId: 'deleteTodo', summary: 'Delete one of your todos.' })
   @ApiIfMatch()

@@ -92,6 +92,63 @@ export interface paths {
     patch: operations['updateTodo'];
     trace?: never;
   };
+  '/api/organization': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /** The caller's active organization and their roles in it. */
+    get: operations['getOrganization'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/organization/admin-check': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Answers 200 when the caller is an owner or admin of the active organization.
+     * @description Needs: organization role owner or admin.
+     */
+    get: operations['checkOrganizationAdmin'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  '/api/admin/stats': {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Counts across all users (role admin): never any user content.
+     * @description Needs: role admin.
+     */
+    get: operations['getAdminStats'];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -187,6 +244,37 @@ export interface components {
       description?: string | null;
       /** @default false */
       completed?: boolean;
+    };
+    OrganizationDto: {
+      /**
+       * @description The active organization.
+       * @example Xq3mTzv8pK1wLc9RbN2yHd5sFa7uGe4j
+       */
+      id: string;
+      /**
+       * @description The caller's roles in it (Better Auth member roles).
+       * @example [
+       *       "admin"
+       *     ]
+       */
+      roles: string[];
+    };
+    AdminStatsDto: {
+      /**
+       * @description Users who have at least one todo.
+       * @example 42
+       */
+      usersWithTodos: number;
+      /**
+       * @description Todos of all users.
+       * @example 1337
+       */
+      todos: number;
+      /**
+       * @description Todos created in the last 24 hours.
+       * @example 17
+       */
+      todosCreatedLast24h: number;
     };
     FieldError: {
       /**
@@ -736,6 +824,193 @@ export interface operations {
       /** @description The body is not application/json, names a charset other than UTF-8, or has a Content-Encoding other than identity (then Accept-Encoding: identity says so). */
       415: {
         headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: per user, or per address for anonymous calls and failed sign-ins. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is down for now; the token may be fine. Retry after Retry-After, and do not sign the user out. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getOrganization: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OrganizationDto'];
+        };
+      };
+      /** @description No bearer token, or one that failed a check (see WWW-Authenticate). */
+      401: {
+        headers: {
+          /** @description Bearer realm="api" without a token; with a bad one, also error="invalid_token" and error_description naming the failed check (e.g. "token expired": fetch a new token). */
+          'WWW-Authenticate'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The token names no active organization. */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: per user, or per address for anonymous calls and failed sign-ins. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is down for now; the token may be fine. Retry after Retry-After, and do not sign the user out. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  checkOrganizationAdmin: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['OrganizationDto'];
+        };
+      };
+      /** @description No bearer token, or one that failed a check (see WWW-Authenticate). */
+      401: {
+        headers: {
+          /** @description Bearer realm="api" without a token; with a bad one, also error="invalid_token" and error_description naming the failed check (e.g. "token expired": fetch a new token). */
+          'WWW-Authenticate'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The token lacks a role, organization role or scope this operation needs. */
+      403: {
+        headers: {
+          /** @description For OAuth access tokens: Bearer realm="api", error="insufficient_scope", scope="<needed>". */
+          'WWW-Authenticate'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description Too many requests: per user, or per address for anonymous calls and failed sign-ins. */
+      429: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description A dependency is down for now; the token may be fine. Retry after Retry-After, and do not sign the user out. */
+      503: {
+        headers: {
+          /** @description Seconds to wait before retrying. */
+          'Retry-After'?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+    };
+  };
+  getAdminStats: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/json': components['schemas']['AdminStatsDto'];
+        };
+      };
+      /** @description No bearer token, or one that failed a check (see WWW-Authenticate). */
+      401: {
+        headers: {
+          /** @description Bearer realm="api" without a token; with a bad one, also error="invalid_token" and error_description naming the failed check (e.g. "token expired": fetch a new token). */
+          'WWW-Authenticate'?: string;
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
+      /** @description The token lacks a role, organization role or scope this operation needs. */
+      403: {
+        headers: {
+          /** @description For OAuth access tokens: Bearer realm="api", error="insufficient_scope", scope="<needed>". */
+          'WWW-Authenticate'?: string;
           [name: string]: unknown;
         };
         content: {

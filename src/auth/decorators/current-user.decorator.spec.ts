@@ -32,6 +32,11 @@ const ALICE: AuthenticatedUser = {
   name: 'Alice',
   emailVerified: true,
   image: null,
+  tokenKind: 'session',
+  scopes: [],
+  clientId: null,
+  roles: ['admin'],
+  organization: null,
   claims: { sub: 'alice-id', role: 'admin' },
 };
 
