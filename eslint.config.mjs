@@ -75,6 +75,7 @@ export default tseslint.config(
       'jest.config.js',
       'jest.scale.config.js',
       'jest.browser.config.js',
+      'jest.promtool.config.js',
     ],
   },
   eslint.configs.recommended,

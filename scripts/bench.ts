@@ -17,7 +17,8 @@ import { ServerProcess } from './bench/server-process';
  *
  * BENCH_DURATION sets the seconds per measured run. `--cpu-prof` also profiles the app and
  * prints where its CPU time went; BENCH_APP_NODE_ARGS adds Node flags to the app (e.g.
- * `--trace-gc`, whose lines go to the app log kept with `--keep-temp`).
+ * `--trace-gc`, whose lines go to the app log kept with `--keep-temp`). BENCH_METRICS=off runs
+ * the app with METRICS_PORT=0, to compare with metrics on.
  */
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -274,6 +275,8 @@ async function main(): Promise<number> {
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
         PORT: String(appPort),
+        // Metrics on, as in production, on a free port; BENCH_METRICS=off measures without them.
+        METRICS_PORT: process.env.BENCH_METRICS === 'off' ? '0' : String(await freePort()),
         DATABASE_URL: database.url,
         BETTER_AUTH_URL: issuer.url,
         LOG_LEVEL: 'warn',

@@ -19,6 +19,7 @@ import { sendProblem } from './common/problem-details.filter';
 import { ApiTag, describeTags, setupSwagger } from './common/swagger';
 import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
+import { MetricsService } from './metrics/metrics.service';
 
 /** The groups of operations in the OpenAPI document, in the order Swagger UI shows them. */
 const API_TAGS: ApiTag[] = [
@@ -156,6 +157,7 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     void reply.header('x-request-id', request.id);
     done();
   });
+  app.get(MetricsService).observeRequests(fastify);
   // In-flight requests get as long to finish as a request gets to arrive, within MAX_DRAIN_MS.
   drainOnClose(fastify, Math.min(config.http.requestTimeoutMs, MAX_DRAIN_MS));
   // A body in another charset or with a content coding is refused on its headers, before it is read.

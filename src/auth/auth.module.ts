@@ -2,8 +2,10 @@ import { Logger, Module, OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AppConfigService } from '../config/app-config.service';
+import { MetricsModule } from '../metrics/metrics.module';
 import { RateLimitModule } from '../rate-limit/rate-limit.module';
 import { AuthRefusalLog } from './auth-refusal-log';
+import { AuthMetrics } from './auth.metrics';
 import { AuthorizationGuard } from './authorization.guard';
 import { JwksKeyStore } from './jwks/jwks-key-store';
 import { JwtAuthGuard } from './jwt-auth.guard';
@@ -13,9 +15,10 @@ import { OAuthResourceMetadataController } from './oauth-resource-metadata.contr
 import { TokenVerifier } from './token-verifier.service';
 
 @Module({
-  imports: [PassportModule, RateLimitModule, DiscoveryModule],
+  imports: [PassportModule, RateLimitModule, DiscoveryModule, MetricsModule],
   controllers: [OAuthResourceMetadataController],
   providers: [
+    AuthMetrics,
     JwksKeyStore,
     TokenVerifier,
     JwtStrategy,

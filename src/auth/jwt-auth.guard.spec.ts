@@ -4,6 +4,7 @@ import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-hos
 import { ThrottlerException } from '@nestjs/throttler';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfigService } from '../config/app-config.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
 import { AuthRefusalLog } from './auth-refusal-log';
 import {
@@ -12,6 +13,7 @@ import {
   MissingTokenException,
   TokenOutsideTimeWindowException,
 } from './auth.errors';
+import { AuthMetrics } from './auth.metrics';
 import { AuthenticatedUser } from './authenticated-user';
 import { OptionalAuth } from './decorators/optional-auth.decorator';
 import { Public } from './decorators/public.decorator';
@@ -94,19 +96,34 @@ describe('JwtAuthGuard', () => {
   const recordFailure = jest.fn<Promise<ThrottlerException | undefined>, unknown[]>();
   let guard: JwtAuthGuard;
   let refusalLog: AuthRefusalLog;
+  let metrics: MetricsService;
 
   beforeAll(() => {
     new JwtStrategy({ verify } as unknown as TokenVerifier);
-    const config = { auth: { refusalLogLinesPerSecond: 1000 } } as AppConfigService;
+    const config = {
+      auth: { refusalLogLinesPerSecond: 1000 },
+      metrics: { port: 0 },
+    } as unknown as AppConfigService;
     refusalLog = new AuthRefusalLog(config);
+    metrics = new MetricsService(config);
     guard = new JwtAuthGuard(
       new Reflector(),
       { recordFailure } as unknown as FailedAuthLimiter,
       refusalLog,
+      new AuthMetrics(metrics),
     );
   });
 
   afterAll(() => refusalLog.onModuleDestroy());
+
+  async function refusalCounts(): Promise<Record<string, number>> {
+    const [counter] = (await metrics.registry.getMetricsAsJSON()).filter(
+      (metric) => metric.name === 'todo_api_auth_refusals_total',
+    );
+    return Object.fromEntries(
+      counter.values.map(({ labels, value }): [string, number] => [String(labels.reason), value]),
+    );
+  }
 
   beforeEach(() => {
     verify.mockReset();
@@ -242,6 +259,16 @@ describe('JwtAuthGuard', () => {
       );
       expect(JSON.stringify(jest.mocked(request.log.warn).mock.calls)).not.toContain('forged');
       expect(recordFailure).toHaveBeenCalledTimes(1);
+    });
+
+    it('counts each refusal once in the refusal metric, by reason', async () => {
+      const before = await refusalCounts();
+      await refusal(contextFor(ProtectedController, 'handler', fakeRequest('Bearer forged')));
+      await refusal(contextFor(ProtectedController, 'handler', fakeRequest()));
+      await refusal(contextFor(ProtectedController, 'handler', fakeRequest()));
+      const after = await refusalCounts();
+      expect((after.bad_signature ?? 0) - (before.bad_signature ?? 0)).toBe(1);
+      expect((after.no_bearer_token ?? 0) - (before.no_bearer_token ?? 0)).toBe(2);
     });
 
     it('never counts a request without a token, nor answers it 429', async () => {

@@ -5,6 +5,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
 import { AuthRefusalLog } from './auth-refusal-log';
 import { MissingTokenException, TokenOutsideTimeWindowException } from './auth.errors';
+import { AuthMetrics } from './auth.metrics';
 import { AuthenticatedUser } from './authenticated-user';
 import { hasAuthorizationHeader } from './bearer-token';
 import { IS_OPTIONAL_AUTH_KEY } from './decorators/optional-auth.decorator';
@@ -24,6 +25,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
     private readonly reflector: Reflector,
     private readonly failedAuthLimiter: FailedAuthLimiter,
     private readonly refusalLog: AuthRefusalLog,
+    private readonly metrics: AuthMetrics,
   ) {
     super();
   }
@@ -65,6 +67,7 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
       const request = context.switchToHttp().getRequest<FastifyRequest>();
       const reason = (error as { reason?: string } | undefined)?.reason ?? 'authentication failed';
       this.refusalLog.refused(request, reason, statusOf(error));
+      this.metrics.refused(reason);
       throw error instanceof Error ? error : new MissingTokenException();
     }
     return user;

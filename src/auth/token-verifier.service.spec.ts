@@ -5,9 +5,17 @@ import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { AuthConfig } from '../config/app-config';
 import { AppConfigService } from '../config/app-config.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { InvalidTokenException, KeysUnavailableException } from './auth.errors';
+import { AuthMetrics } from './auth.metrics';
 import { JwksKey, JwksKeyStore, KeyLookup } from './jwks/jwks-key-store';
 import { TokenVerifier } from './token-verifier.service';
+
+/** Metrics that count but are served nowhere. */
+function authMetrics(): AuthMetrics {
+  const config = { metrics: { port: 0, host: '127.0.0.1' } } as unknown as AppConfigService;
+  return new AuthMetrics(new MetricsService(config));
+}
 
 /**
  * TokenVerifier on its own, with a real Ed25519 key behind a stub key store: each token check
@@ -68,7 +76,7 @@ function makeVerifier(oauth?: AuthConfig['oauth']): TokenVerifier {
       oauth,
     },
   } as unknown as AppConfigService;
-  return new TokenVerifier(config, keyStore as unknown as JwksKeyStore);
+  return new TokenVerifier(config, keyStore as unknown as JwksKeyStore, authMetrics());
 }
 
 async function refusal(verifier: TokenVerifier, value: string): Promise<InvalidTokenException> {
@@ -467,7 +475,10 @@ describe('TokenVerifier: the verified-token cache', () => {
         tokenCache,
       },
     } as unknown as AppConfigService;
-    return { keyStore, verifier: new TokenVerifier(config, keyStore as unknown as JwksKeyStore) };
+    return {
+      keyStore,
+      verifier: new TokenVerifier(config, keyStore as unknown as JwksKeyStore, authMetrics()),
+    };
   }
 
   /** A Better Auth-shaped token: iat now, exp in 15 minutes unless overridden. */
@@ -708,9 +719,9 @@ describe('TokenVerifier: the verified-token cache', () => {
           jwksMaxStaleSeconds: maxStaleSeconds,
         },
       } as unknown as AppConfigService;
-      const store = new JwksKeyStore(config);
+      const store = new JwksKeyStore(config, authMetrics());
       await store.onApplicationBootstrap();
-      return { store, verifier: new TokenVerifier(config, store) };
+      return { store, verifier: new TokenVerifier(config, store, authMetrics()) };
     }
 
     /** Moves the clock to `at`, lets one verification start the background refresh, awaits it. */
@@ -808,9 +819,9 @@ describe('TokenVerifier: the verified-token cache', () => {
           jwksCooldownSeconds: 30,
         },
       } as unknown as AppConfigService;
-      const store = new JwksKeyStore(config);
+      const store = new JwksKeyStore(config, authMetrics());
       await store.onApplicationBootstrap();
-      const v = new TokenVerifier(config, store);
+      const v = new TokenVerifier(config, store, authMetrics());
       const token = await sign();
       await expect(v.verify(token)).resolves.toMatchObject({ id: 'u1' });
 

@@ -7,6 +7,7 @@ import {
   KeysUnavailableException,
   TokenOutsideTimeWindowException,
 } from './auth.errors';
+import { AuthMetrics } from './auth.metrics';
 import { ActiveOrganization, AuthenticatedUser, TokenKind } from './authenticated-user';
 import { JwksKey, JwksKeyStore } from './jwks/jwks-key-store';
 import { TokenTiming, VerifiedTokenCache } from './verified-token-cache';
@@ -51,6 +52,7 @@ export class TokenVerifier {
   constructor(
     private readonly config: AppConfigService,
     private readonly keyStore: JwksKeyStore,
+    private readonly metrics: AuthMetrics,
   ) {
     const configured = config.auth.algorithms;
     const allowed = new Set<string>(configured);
@@ -65,13 +67,18 @@ export class TokenVerifier {
     this.cache = new VerifiedTokenCache(maxEntries, maxAgeSeconds * 1000, (key) =>
       keyStore.isCurrent(key),
     );
+    metrics.observeTokenCache(() => this.cache.size);
   }
 
   async verify(token: string): Promise<AuthenticatedUser> {
     const now = Date.now();
     this.keyStore.refreshIfStale();
     const cached = this.cache.get(token, now);
-    if (cached) return cached;
+    if (cached) {
+      this.metrics.tokenCacheHit();
+      return cached;
+    }
+    this.metrics.tokenCacheMiss();
 
     const { alg, kid, kind } = this.checkHeader(token);
     const lookup = await this.keyStore.findKey(alg, kid);

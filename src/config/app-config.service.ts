@@ -5,6 +5,7 @@ import {
   AuthConfig,
   DatabaseConfig,
   HttpConfig,
+  MetricsConfig,
   ThrottleConfig,
   TodosConfig,
 } from './app-config';
@@ -46,5 +47,9 @@ export class AppConfigService {
 
   get todos(): TodosConfig {
     return this.config.todos;
+  }
+
+  get metrics(): MetricsConfig {
+    return this.config.metrics;
   }
 }

@@ -90,6 +90,21 @@ export interface TodosConfig {
   maxPerUser: number;
 }
 
+export interface MetricsConfig {
+  /** Port of the separate Prometheus metrics server; 0 turns metrics off. */
+  port: number;
+  host: string;
+}
+
+export interface TracingConfig {
+  /**
+   * The OTLP endpoint traces go to (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else
+   * OTEL_EXPORTER_OTLP_ENDPOINT); unset, tracing is off. The OpenTelemetry SDK reads its other
+   * standard OTEL_* variables itself.
+   */
+  otlpEndpoint: string | undefined;
+}
+
 export interface AppConfig {
   nodeEnv: NodeEnv;
   logLevel: LogLevel;
@@ -98,4 +113,6 @@ export interface AppConfig {
   auth: AuthConfig;
   throttle: ThrottleConfig;
   todos: TodosConfig;
+  metrics: MetricsConfig;
+  tracing: TracingConfig;
 }

@@ -293,6 +293,45 @@ describe('validateEnv', () => {
     );
   });
 
+  describe('metrics and tracing', () => {
+    it('serves metrics on 9464 on every IPv4 interface by default, with tracing off', () => {
+      const config = validateEnv({});
+      expect(config.metrics).toEqual({ port: 9464, host: '0.0.0.0' });
+      expect(config.tracing).toEqual({ otlpEndpoint: undefined });
+    });
+
+    it('turns metrics off with METRICS_PORT=0 and takes METRICS_HOST', () => {
+      expect(validateEnv({ METRICS_PORT: '0', METRICS_HOST: '::' }).metrics).toEqual({
+        port: 0,
+        host: '::',
+      });
+    });
+
+    it('refuses a metrics port that is the public port or out of range', () => {
+      expect(problemsOf({ PORT: '9000', METRICS_PORT: '9000' })).toEqual([
+        'METRICS_PORT="9000": expected a port other than PORT (or 0 to turn metrics off)',
+      ]);
+      expect(problemsOf({ METRICS_PORT: '65536' })).toEqual([
+        'METRICS_PORT="65536": expected an integer from 0 to 65535',
+      ]);
+    });
+
+    it('takes the traces endpoint before the general OTLP endpoint, and checks it is a URL', () => {
+      expect(
+        validateEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing.otlpEndpoint,
+      ).toBe('http://collector:4318');
+      expect(
+        validateEnv({
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://traces:4318/v1/traces',
+        }).tracing.otlpEndpoint,
+      ).toBe('http://traces:4318/v1/traces');
+      expect(problemsOf({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toEqual([
+        'OTEL_EXPORTER_OTLP_ENDPOINT="collector:4318": expected an absolute http(s) URL',
+      ]);
+    });
+  });
+
   describe('OAuth access tokens', () => {
     it('are off unless OAUTH_RESOURCE is set', () => {
       expect(validateEnv({}).auth.oauth).toBeUndefined();

@@ -164,6 +164,19 @@ export function validateEnv(env: RawEnv): AppConfig {
     }
   }
 
+  const port = integer('PORT', 8000, 1, 65535);
+  const metricsPort = integer('METRICS_PORT', 9464, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) {
+    // Metrics on the public port would publish them to every client.
+    fail('METRICS_PORT', String(metricsPort), 'a port other than PORT (or 0 to turn metrics off)');
+  }
+
+  const tracesEndpointName = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT')
+    ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'
+    : 'OTEL_EXPORTER_OTLP_ENDPOINT';
+  const otlpEndpoint = read(tracesEndpointName);
+  if (otlpEndpoint !== undefined) httpUrl(tracesEndpointName, otlpEndpoint, false);
+
   const jwksCacheTtlSeconds = integer('JWKS_CACHE_TTL_SECONDS', 600, 1, 86_400);
   const jwksMaxStaleSeconds = integer('JWKS_MAX_STALE_SECONDS', 86_400, 1, 2_592_000);
   // Keys must be asked for again before they stop verifying, or every TTL would end in 503s.
@@ -180,7 +193,7 @@ export function validateEnv(env: RawEnv): AppConfig {
     logLevel: oneOf<LogLevel>('LOG_LEVEL', 'info', LOG_LEVELS),
     http: {
       host: read('HOST') ?? '0.0.0.0',
-      port: integer('PORT', 8000, 1, 65535),
+      port,
       corsOrigins: corsOrigins.map((origin) => origin.replace(/\/$/, '')),
       trustProxy: trustProxy(read('TRUST_PROXY'), fail),
       requestTimeoutMs: integer('HTTP_REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
@@ -222,6 +235,8 @@ export function validateEnv(env: RawEnv): AppConfig {
     },
     // One account must not be able to fill the disk: a bound on what each user may store.
     todos: { maxPerUser: integer('TODOS_MAX_PER_USER', 10_000, 1, 1_000_000) },
+    metrics: { port: metricsPort, host: read('METRICS_HOST') ?? '0.0.0.0' },
+    tracing: { otlpEndpoint },
   };
 
   if (problems.length > 0) throw new ConfigValidationError(problems);

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfigService } from '../config/app-config.service';
+import { MetricsModule } from '../metrics/metrics.module';
+import { DatabaseMetrics } from './database.metrics';
 import { buildDataSourceOptions } from './data-source-options';
 import { EmbeddedPostgresModule } from './embedded-postgres.module';
 import { EmbeddedPostgresService } from './embedded-postgres.service';
@@ -16,8 +18,9 @@ import { SqlClient } from './sql-client';
         return buildDataSourceOptions(url, config.database);
       },
     }),
+    MetricsModule,
   ],
-  providers: [SqlClient],
+  providers: [SqlClient, DatabaseMetrics],
   exports: [SqlClient],
 })
 export class DatabaseModule {}

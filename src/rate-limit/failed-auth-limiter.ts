@@ -4,6 +4,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfigService } from '../config/app-config.service';
 import { clientIp } from './client-ip';
 import { rateLimitKey } from './rate-limit.guard';
+import { RateLimitMetrics } from './rate-limit.metrics';
 
 /**
  * Counts failed authentications per client address, in a bucket of their own (a flood of
@@ -18,6 +19,7 @@ export class FailedAuthLimiter {
   constructor(
     @Inject(ThrottlerStorage) private readonly storage: ThrottlerStorage,
     private readonly config: AppConfigService,
+    private readonly metrics: RateLimitMetrics,
   ) {}
 
   /** Records the failure; returns a 429 to throw instead of the 401 once the address is over. */
@@ -31,6 +33,7 @@ export class FailedAuthLimiter {
     const record = await this.storage.increment(key, ttl, anonymousLimit, ttl, 'default');
     if (!record.isBlocked) return undefined;
     void reply.header('retry-after', String(record.timeToBlockExpire));
+    this.metrics.limitedBy('failed_auth');
     return new ThrottlerException();
   }
 }

@@ -3,7 +3,9 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { SkipThrottle, Throttle, ThrottlerException, ThrottlerStorage } from '@nestjs/throttler';
 import { AppConfigService } from '../config/app-config.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimitMetrics } from './rate-limit.metrics';
 
 @Controller()
 class RoutesController {
@@ -29,13 +31,24 @@ function setUp(
 ) {
   const increment = jest.fn().mockResolvedValue(record);
   const storage = { increment } as unknown as ThrottlerStorage;
+  const metrics = new MetricsService({ metrics: { port: 0 } } as unknown as AppConfigService);
   const guard = new RateLimitGuard(
     { throttlers: [{ ttl: 60_000, limit: RateLimitGuard.limitFor(config) }] },
     storage,
     new Reflector(),
     config,
+    new RateLimitMetrics(metrics),
   );
-  return { guard, increment };
+  return { guard, increment, limitedCounts: () => limitedCounts(metrics) };
+}
+
+async function limitedCounts(metrics: MetricsService): Promise<Record<string, number>> {
+  const [counter] = (await metrics.registry.getMetricsAsJSON()).filter(
+    (metric) => metric.name === 'todo_api_rate_limited_requests_total',
+  );
+  return Object.fromEntries(
+    counter.values.map(({ labels, value }): [string, number] => [String(labels.bucket), value]),
+  );
 }
 
 function context(handler: keyof RoutesController, user?: { id: string }) {
@@ -83,8 +96,8 @@ describe('RateLimitGuard', () => {
     expect(increment).toHaveBeenCalledWith('ip:203.0.113.7', 60_000, 2, 60_000, 'default');
   });
 
-  it('answers a blocked caller with ThrottlerException and Retry-After', async () => {
-    const { guard } = setUp({
+  it('answers a blocked caller with ThrottlerException and Retry-After, and counts it', async () => {
+    const { guard, limitedCounts } = setUp({
       totalHits: 6,
       timeToExpire: 42,
       isBlocked: true,
@@ -95,6 +108,10 @@ describe('RateLimitGuard', () => {
 
     await expect(guard.canActivate(ctx)).rejects.toBeInstanceOf(ThrottlerException);
     expect(headers['retry-after']).toBe('42');
+    await expect(guard.canActivate(context('plain').ctx)).rejects.toBeInstanceOf(
+      ThrottlerException,
+    );
+    expect(await limitedCounts()).toEqual({ user: 1, anonymous: 1, failed_auth: 0 });
   });
 
   it('never counts a @SkipThrottle() route', async () => {

@@ -18,6 +18,7 @@ import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticatedUser } from '../auth/authenticated-user';
 import { AppConfigService } from '../config/app-config.service';
 import { clientIp } from './client-ip';
+import { RateLimitMetrics } from './rate-limit.metrics';
 
 type RequestWithUser = FastifyRequest & { user?: AuthenticatedUser };
 
@@ -49,6 +50,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     @InjectThrottlerStorage() storage: ThrottlerStorage,
     reflector: Reflector,
     private readonly config: AppConfigService,
+    private readonly metrics: RateLimitMetrics,
   ) {
     super(options, storage, reflector);
   }
@@ -62,10 +64,19 @@ export class RateLimitGuard extends ThrottlerGuard {
   override async canActivate(context: ExecutionContext): Promise<boolean> {
     const mode = this.routeMode(context);
     if (mode === 'skip') return true;
-    if (mode === 'custom') return super.canActivate(context);
-
     const http = context.switchToHttp();
     const request = http.getRequest<RequestWithUser>();
+    if (mode === 'custom') {
+      try {
+        return await super.canActivate(context);
+      } catch (error) {
+        if (error instanceof ThrottlerException) {
+          this.metrics.limitedBy(request.user ? 'user' : 'anonymous');
+        }
+        throw error;
+      }
+    }
+
     const reply = http.getResponse<FastifyReply>();
     const { ttlSeconds, userLimit, anonymousLimit } = this.config.throttle;
     const limit = request.user ? userLimit : anonymousLimit;
@@ -74,6 +85,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     const record = await this.storageService.increment(key, ttl, limit, ttl, THROTTLER_NAME);
     if (record.isBlocked) {
       void reply.header('retry-after', String(record.timeToBlockExpire));
+      this.metrics.limitedBy(request.user ? 'user' : 'anonymous');
       throw new ThrottlerException();
     }
     void reply.headers({

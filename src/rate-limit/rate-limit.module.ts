@@ -1,9 +1,11 @@
 import { Logger, Module, OnModuleInit } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { AppConfigService } from '../config/app-config.service';
+import { MetricsModule } from '../metrics/metrics.module';
 import { FailedAuthLimiter } from './failed-auth-limiter';
 import { PostgresThrottlerStorage } from './postgres-throttler-storage';
 import { RateLimitGuard } from './rate-limit.guard';
+import { RateLimitMetrics } from './rate-limit.metrics';
 
 @Module({
   providers: [PostgresThrottlerStorage],
@@ -24,8 +26,9 @@ class RateLimitStorageModule {}
         storage,
       }),
     }),
+    MetricsModule,
   ],
-  providers: [RateLimitGuard, FailedAuthLimiter],
+  providers: [RateLimitMetrics, RateLimitGuard, FailedAuthLimiter],
   exports: [RateLimitGuard, FailedAuthLimiter],
 })
 export class RateLimitModule implements OnModuleInit {

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port';
 import { HttpClient } from './http';
 import { LogReader } from './logs';
-import { THROTTLE_OFF } from './test-env';
+import { METRICS_OFF, THROTTLE_OFF } from './test-env';
 
 export const ROOT = resolve(__dirname, '..', '..');
 /** The app the e2e global setup has just built, as `npm start` runs it. */
@@ -50,6 +50,7 @@ export class AppProcess {
         HOST: '127.0.0.1',
         LOG_LEVEL: 'info',
         ...THROTTLE_OFF,
+        ...METRICS_OFF,
         ...env,
         PORT: port,
       },

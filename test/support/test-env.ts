@@ -14,6 +14,12 @@ export const THROTTLE_OFF: Record<string, string> = {
  */
 export const REFUSAL_LOGS_ALL: Record<string, string> = { LOG_REFUSALS_PER_SECOND: '1000000' };
 
+/**
+ * Metrics off unless a suite asks for them: at their default port, suites running in parallel
+ * would collide. A suite that scrapes passes a free port of its own.
+ */
+export const METRICS_OFF: Record<string, string> = { METRICS_PORT: '0' };
+
 /** The environment every in-process test app starts from; a suite's own values go on top. */
 export function testAppEnv(env: Record<string, string> = {}): Record<string, string> {
   return {
@@ -22,6 +28,7 @@ export function testAppEnv(env: Record<string, string> = {}): Record<string, str
     LOG_LEVEL: 'info',
     ...THROTTLE_OFF,
     ...REFUSAL_LOGS_ALL,
+    ...METRICS_OFF,
     ...env,
   };
 }

@@ -2,7 +2,15 @@ import { Logger } from '@nestjs/common';
 import { generateKeyPairSync, KeyObject } from 'node:crypto';
 import { JwtAlgorithm, SUPPORTED_JWT_ALGORITHMS } from '../../config/app-config';
 import { AppConfigService } from '../../config/app-config.service';
+import { MetricsService } from '../../metrics/metrics.service';
+import { AuthMetrics } from '../auth.metrics';
 import { JwksKey, JwksKeyStore, keyFitsAlgorithm } from './jwks-key-store';
+
+/** Metrics that count but are served nowhere. */
+function authMetrics(): AuthMetrics {
+  const config = { metrics: { port: 0, host: '127.0.0.1' } } as unknown as AppConfigService;
+  return new AuthMetrics(new MetricsService(config));
+}
 
 type KeyKind = 'ed25519' | 'ed448' | 'P-256' | 'P-384' | 'P-521' | 'secp256k1' | 'rsa';
 
@@ -104,7 +112,7 @@ describe('JwksKeyStore', () => {
         ...auth,
       },
     } as unknown as AppConfigService;
-    return new JwksKeyStore(config);
+    return new JwksKeyStore(config, authMetrics());
   }
 
   beforeEach(() => {

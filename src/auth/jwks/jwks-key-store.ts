@@ -3,6 +3,7 @@ import { createPublicKey, KeyObject } from 'node:crypto';
 import { JwksClient, SigningKey } from 'jwks-rsa';
 import { JwtAlgorithm } from '../../config/app-config';
 import { AppConfigService } from '../../config/app-config.service';
+import { AuthMetrics } from '../auth.metrics';
 import { fetchJwks, JwksFetchError } from './fetch-jwks';
 
 /** A public signing key from the JWKS, with what is needed to decide which tokens it may verify. */
@@ -67,8 +68,12 @@ export class JwksKeyStore implements OnApplicationBootstrap {
   private inFlight: Promise<void> | undefined;
   private fetches = 0;
 
-  constructor(private readonly config: AppConfigService) {
+  constructor(
+    private readonly config: AppConfigService,
+    private readonly metrics: AuthMetrics,
+  ) {
     const { jwksUrl, jwksTimeoutMs } = config.auth;
+    metrics.observeKeySet(() => ({ keys: this.keys.length, loadedAt: this.loadedAt }));
     this.client = new JwksClient({
       jwksUri: jwksUrl,
       cache: false,
@@ -188,9 +193,11 @@ export class JwksKeyStore implements OnApplicationBootstrap {
       this.current = new WeakSet(keys);
       this.loadedAt = Date.now();
       this.lastFetchFailed = false;
+      this.metrics.jwksFetched('success');
       this.logger.log(`Loaded ${keys.length} signing key(s) from ${this.config.auth.jwksUrl}`);
     } catch (error) {
       this.lastFetchFailed = true;
+      this.metrics.jwksFetched('failure');
       const reason = error instanceof Error ? error.message : String(error);
       this.logger.warn(
         `JWKS fetch from ${this.config.auth.jwksUrl} failed (${reason}); keeping ${this.keys.length} known key(s)`,
