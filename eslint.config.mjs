@@ -73,6 +73,7 @@ export default tseslint.config(
       'node_modules/**',
       'eslint.config.mjs',
       'jest.config.js',
+      'jest.scale.config.js',
       'jest.browser.config.js',
     ],
   },

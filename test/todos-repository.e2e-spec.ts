@@ -1,6 +1,6 @@
 import type { QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
-import { SqlClient, SqlResult } from '../src/database/sql-client';
+import { SqlClient, SqlQuery, SqlResult } from '../src/database/sql-client';
 import { Todo, TODOS_LIST_INDEX } from '../src/todos/todo.entity';
 import { TodosRepository } from '../src/todos/todos.repository';
 import {
@@ -31,7 +31,21 @@ class RecordingSqlClient extends SqlClient {
     this.sent.push({ text, values });
     return super.query<Row>(text, values);
   }
+
+  override transaction<T>(work: (sql: SqlQuery) => Promise<T>): Promise<T> {
+    return super.transaction((tx) =>
+      work({
+        query: <Row extends QueryResultRow>(text: string, values: unknown[]) => {
+          this.sent.push({ text, values });
+          return tx.query<Row>(text, values);
+        },
+      }),
+    );
+  }
 }
+
+/** Far above what any test here inserts. */
+const NO_LIMIT = 1_000_000;
 
 const OWNER = 'owner-a-better-auth-id';
 const OTHER = 'owner-b-better-auth-id';
@@ -57,7 +71,11 @@ function expectOwned({ text, values }: Sent, owner: string): void {
   expect(values[0]).toBe(owner);
   const normalised = text.replace(/\s+/g, ' ');
   if (normalised.startsWith('INSERT')) {
-    expect(normalised).toMatch(/^INSERT INTO todos \(user_id, .*\) VALUES \(\$1, /);
+    expect(normalised).toMatch(
+      /^INSERT INTO todos \(user_id, .*\) SELECT \$1, .* WHERE user_id = \$1\)/,
+    );
+  } else if (normalised.startsWith('SELECT pg_advisory_xact_lock')) {
+    expect(normalised).toMatch(/^SELECT pg_advisory_xact_lock\(\d+, hashtext\(\$1\)\)$/);
   } else {
     expect(normalised).toMatch(/ WHERE user_id = \$1( |$)/);
     expect(normalised).not.toMatch(/ OR /i);
@@ -76,13 +94,18 @@ describe("TodosRepository: every statement is the owner's", () => {
   let othersTodo: Todo;
 
   beforeAll(async () => {
-    othersTodo = await repository().todos.insert(OTHER, { title: "the other user's" });
-    await repository().todos.insert(OWNER, { title: 'mine', completed: true });
+    othersTodo = (await repository().todos.insertWithinLimit(OTHER, NO_LIMIT, {
+      title: "the other user's",
+    })) as Todo;
+    await repository().todos.insertWithinLimit(OWNER, NO_LIMIT, { title: 'mine', completed: true });
   });
 
   it('inserts with the owner from the argument and maps the row to the entity', async () => {
     const { todos, sent } = repository();
-    const todo = await todos.insert(OWNER, { title: 'Buy milk', description: 'two litres' });
+    const todo = (await todos.insertWithinLimit(OWNER, NO_LIMIT, {
+      title: 'Buy milk',
+      description: 'two litres',
+    })) as Todo;
     expect(todo).toBeInstanceOf(Todo);
     expect(todo).toMatchObject({
       userId: OWNER,
@@ -122,7 +145,7 @@ describe("TodosRepository: every statement is the owner's", () => {
 
   it("reaches the owner's own todo through the same statements", async () => {
     const { todos, sent } = repository();
-    const mine = await todos.insert(OWNER, { title: 'to change' });
+    const mine = (await todos.insertWithinLimit(OWNER, NO_LIMIT, { title: 'to change' })) as Todo;
     await expect(todos.findById(OWNER, mine.id)).resolves.toEqual(mine);
     await expect(todos.exists(OWNER, mine.id)).resolves.toBe(true);
     await expect(todos.update(OWNER, mine.id, { title: 'x' }, [mine.version + 1])).resolves.toBe(
@@ -147,6 +170,53 @@ describe("TodosRepository: every statement is the owner's", () => {
         'RETURNING id, user_id, title, description, completed, version, created_at, updated_at',
     );
     expect(sent.at(-1)!.values).toEqual([OWNER, othersTodo.id, true, [3, 4]]);
+  });
+});
+
+describe('TodosRepository.insertWithinLimit', () => {
+  async function countOf(owner: string): Promise<number> {
+    const [{ count }] = await dataSource.query<{ count: number }[]>(
+      'SELECT count(*)::int AS count FROM todos WHERE user_id = $1',
+      [owner],
+    );
+    return count;
+  }
+
+  it('inserts below the limit and refuses at it, changing nothing', async () => {
+    const owner = `limit-${Date.now()}`;
+    const { todos, sent } = repository();
+    for (let i = 0; i < 3; i++) {
+      expect(await todos.insertWithinLimit(owner, 3, { title: `t${i}` })).toBeInstanceOf(Todo);
+    }
+    expect(await todos.insertWithinLimit(owner, 3, { title: 'one too many' })).toBeUndefined();
+    expect(await countOf(owner)).toBe(3);
+    sent.forEach((statement) => expectOwned(statement, owner));
+  });
+
+  it('lets exactly `limit` of many concurrent inserts through, and never blocks another owner', async () => {
+    const owner = `race-${Date.now()}`;
+    const other = `race-other-${Date.now()}`;
+    const LIMIT = 5;
+    const results = await Promise.all([
+      ...Array.from({ length: 20 }, (_, i) =>
+        repository().todos.insertWithinLimit(owner, LIMIT, { title: `race ${i}` }),
+      ),
+      repository().todos.insertWithinLimit(other, 1, { title: 'elsewhere' }),
+    ]);
+    const mine = results.slice(0, 20);
+    expect(mine.filter((todo) => todo !== undefined)).toHaveLength(LIMIT);
+    expect(results[20]).toBeInstanceOf(Todo);
+    expect(await countOf(owner)).toBe(LIMIT);
+    expect(await countOf(other)).toBe(1);
+  });
+
+  it('rolls back and releases the connection when a statement fails', async () => {
+    const owner = `rollback-${Date.now()}`;
+    const { todos } = repository();
+    await expect(todos.insertWithinLimit(owner, 5, { title: 'x'.repeat(201) })).rejects.toThrow();
+    expect(await countOf(owner)).toBe(0);
+    // The lock ended with the transaction: the next insert for the owner is not kept waiting.
+    expect(await todos.insertWithinLimit(owner, 5, { title: 'after' })).toBeInstanceOf(Todo);
   });
 });
 

@@ -1,6 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AppConfig, AuthConfig, DatabaseConfig, HttpConfig, ThrottleConfig } from './app-config';
+import {
+  AppConfig,
+  AuthConfig,
+  DatabaseConfig,
+  HttpConfig,
+  ThrottleConfig,
+  TodosConfig,
+} from './app-config';
 
 export const APP_CONFIG_NAMESPACE = 'app';
 
@@ -35,5 +42,9 @@ export class AppConfigService {
 
   get throttle(): ThrottleConfig {
     return this.config.throttle;
+  }
+
+  get todos(): TodosConfig {
+    return this.config.todos;
   }
 }

@@ -83,6 +83,11 @@ export interface ThrottleConfig {
   ipv6Prefix: number;
 }
 
+export interface TodosConfig {
+  /** The most todos one user may hold; a create past it is refused. */
+  maxPerUser: number;
+}
+
 export interface AppConfig {
   nodeEnv: NodeEnv;
   logLevel: LogLevel;
@@ -90,4 +95,5 @@ export interface AppConfig {
   database: DatabaseConfig;
   auth: AuthConfig;
   throttle: ThrottleConfig;
+  todos: TodosConfig;
 }

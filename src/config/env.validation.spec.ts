@@ -163,6 +163,7 @@ describe('validateEnv', () => {
       'JWKS_COOLDOWN_SECONDS',
       'JWKS_TIMEOUT_MS',
       'JWKS_MAX_STALE_SECONDS',
+      'TODOS_MAX_PER_USER',
       'TOKEN_CACHE_MAX_ENTRIES',
       'TOKEN_CACHE_MAX_AGE_SECONDS',
       'HTTP_REQUEST_TIMEOUT_MS',

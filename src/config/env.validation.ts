@@ -219,6 +219,8 @@ export function validateEnv(env: RawEnv): AppConfig {
       anonymousLimit: integer('THROTTLE_ANONYMOUS_LIMIT', 120, 1, 1_000_000),
       ipv6Prefix: integer('RATE_LIMIT_IPV6_PREFIX', 64, 16, 128),
     },
+    // One account must not be able to fill the disk: a bound on what each user may store.
+    todos: { maxPerUser: integer('TODOS_MAX_PER_USER', 10_000, 1, 1_000_000) },
   };
 
   if (problems.length > 0) throw new ConfigValidationError(problems);

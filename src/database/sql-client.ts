@@ -1,10 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash } from 'node:crypto';
-import type { Pool, QueryResultRow } from 'pg';
+import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { translateDatabaseError } from './database.errors';
+
+/** Runs one statement: the pool's next connection, or the connection of a transaction. */
+export interface SqlQuery {
+  query<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<SqlResult<Row>>;
+}
 
 export interface SqlResult<Row> {
   rows: Row[];
@@ -26,19 +31,57 @@ export interface SqlResult<Row> {
  * other error as it is.
  */
 @Injectable()
-export class SqlClient {
+export class SqlClient implements SqlQuery {
   /** Saves hashing the text on every call. */
   private readonly names = new Map<string, string>();
 
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  async query<Row extends QueryResultRow>(
+  query<Row extends QueryResultRow>(text: string, values: unknown[]): Promise<SqlResult<Row>> {
+    return this.run(this.pool(), text, values);
+  }
+
+  /**
+   * Runs `work` in one transaction on one pooled connection (BEGIN … COMMIT, ROLLBACK when it
+   * throws), its statements still named prepared statements. For rules one statement cannot
+   * hold alone: a statement's snapshot is taken before it waits for a lock, so a check that must
+   * see what the lock's previous holder committed needs the lock taken by an earlier statement.
+   */
+  async transaction<T>(work: (sql: SqlQuery) => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.pool().connect();
+    } catch (error) {
+      throw translateDatabaseError(error);
+    }
+    let broken: Error | undefined;
+    try {
+      await this.run(client, 'BEGIN', []);
+      const result = await work({ query: (text, values) => this.run(client, text, values) });
+      await this.run(client, 'COMMIT', []);
+      return result;
+    } catch (error) {
+      // A connection that cannot even roll back is discarded rather than reused mid-transaction.
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+        broken = rollbackError instanceof Error ? rollbackError : new Error('ROLLBACK failed');
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private pool(): Pool {
+    return (this.dataSource.driver as PostgresDriver).master as Pool;
+  }
+
+  private async run<Row extends QueryResultRow>(
+    runner: Pool | PoolClient,
     text: string,
     values: unknown[],
   ): Promise<SqlResult<Row>> {
-    const pool = (this.dataSource.driver as PostgresDriver).master as Pool;
     try {
-      const result = await pool.query<Row>({ name: this.nameOf(text), text, values });
+      const result = await runner.query<Row>({ name: this.nameOf(text), text, values });
       return { rows: result.rows, rowCount: result.rowCount ?? 0 };
     } catch (error) {
       throw translateDatabaseError(error);

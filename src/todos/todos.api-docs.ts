@@ -14,7 +14,11 @@ import {
   DatabaseUnavailableException,
 } from '../database/database.errors';
 import { LIST_LIMIT_MAX, TITLE_MAX_LENGTH } from './todo.limits';
-import { TodoNotFoundException, TodoVersionMismatchException } from './todos.errors';
+import {
+  TodoLimitReachedException,
+  TodoNotFoundException,
+  TodoVersionMismatchException,
+} from './todos.errors';
 
 const TODOS = '/api/todos';
 const TODO = '/api/todos/{id}';
@@ -164,6 +168,18 @@ export const ApiCreateTodoProblems = () =>
       ],
     ),
     jsonBodyProblems(TODOS),
+    ApiProblemResponse(HttpStatus.CONFLICT, {
+      description:
+        'The caller already holds TODOS_MAX_PER_USER todos; `detail` names the limit. Delete ' +
+        'some, then retry.',
+      examples: {
+        limitReached: problemExample(
+          'At the per-user limit (10000 by default)',
+          new TodoLimitReachedException(10_000),
+          TODOS,
+        ),
+      },
+    }),
     databaseUnavailable(TODOS),
   );
 

@@ -33,6 +33,8 @@ interface TodoRow {
 const COLUMNS = 'id, user_id, title, description, completed, version, created_at, updated_at';
 /** The start of every WHERE below: `$1` is always the owner (see `run`). */
 const OWNED = 'WHERE user_id = $1';
+/** The first key of the per-owner advisory lock that serialises creates (see insertWithinLimit). */
+const TODO_LIMIT_LOCK = 0x746f646f;
 /** The columns an update may set; TodoChanges' property names are the column names. */
 const UPDATABLE = ['title', 'description', 'completed'] as const;
 
@@ -75,14 +77,29 @@ export class TodosRepository {
     return rows.map(toTodo);
   }
 
-  async insert(userId: string, input: NewTodo): Promise<Todo> {
-    const { rows } = await this.run(
-      `INSERT INTO todos (user_id, title, description, completed) VALUES ($1, $2, $3, $4)
-       RETURNING ${COLUMNS}`,
-      userId,
-      [input.title, input.description ?? null, input.completed ?? false],
-    );
-    return toTodo(rows[0]);
+  /**
+   * Inserts unless the owner already has `limit` todos; undefined when refused. Atomic: the
+   * owner's advisory lock (held to the end of the transaction) serialises this user's inserts,
+   * and the count runs in a later statement, whose snapshot sees what the previous holder
+   * committed; so two concurrent creates at the limit cannot both pass. Other users never wait.
+   */
+  async insertWithinLimit(
+    userId: string,
+    limit: number,
+    input: NewTodo,
+  ): Promise<Todo | undefined> {
+    return this.sql.transaction(async (tx) => {
+      // The first key namespaces these locks from any other advisory lock on the database.
+      await tx.query(`SELECT pg_advisory_xact_lock(${TODO_LIMIT_LOCK}, hashtext($1))`, [userId]);
+      const { rows } = await tx.query<TodoRow>(
+        `INSERT INTO todos (user_id, title, description, completed)
+         SELECT $1, $2, $3, $4
+         WHERE (SELECT count(*) FROM todos ${OWNED}) < $5
+         RETURNING ${COLUMNS}`,
+        [userId, input.title, input.description ?? null, input.completed ?? false, limit],
+      );
+      return rows[0] && toTodo(rows[0]);
+    });
   }
 
   async findById(userId: string, id: string): Promise<Todo | undefined> {

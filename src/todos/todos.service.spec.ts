@@ -1,10 +1,16 @@
 import { Test } from '@nestjs/testing';
 import { Todo } from './todo.entity';
-import { TodoNotFoundException, TodoVersionMismatchException } from './todos.errors';
+import { AppConfigService } from '../config/app-config.service';
+import {
+  TodoLimitReachedException,
+  TodoNotFoundException,
+  TodoVersionMismatchException,
+} from './todos.errors';
 import { TodosRepository } from './todos.repository';
 import { TodosService } from './todos.service';
 
 const OWNER = 'owner-32-characters-better-auth-id';
+const LIMIT = 25;
 const ID = '0b9f4a53-2f6c-4c55-9a43-7d3e5f7c1a20';
 
 function todo(id = ID): Todo {
@@ -21,14 +27,14 @@ function todo(id = ID): Todo {
 }
 
 type RepositoryStub = jest.Mocked<
-  Pick<TodosRepository, 'list' | 'insert' | 'findById' | 'exists' | 'update' | 'delete'>
+  Pick<TodosRepository, 'list' | 'insertWithinLimit' | 'findById' | 'exists' | 'update' | 'delete'>
 >;
 
 /** The service over a stand-in for TodosRepository, provided under the repository's token. */
 async function serviceWith(answers: Partial<RepositoryStub> = {}) {
   const repository: RepositoryStub = {
     list: jest.fn().mockResolvedValue([]),
-    insert: jest.fn().mockResolvedValue(todo()),
+    insertWithinLimit: jest.fn().mockResolvedValue(todo()),
     findById: jest.fn().mockResolvedValue(undefined),
     exists: jest.fn().mockResolvedValue(false),
     update: jest.fn().mockResolvedValue(undefined),
@@ -36,7 +42,11 @@ async function serviceWith(answers: Partial<RepositoryStub> = {}) {
     ...answers,
   };
   const module = await Test.createTestingModule({
-    providers: [TodosService, { provide: TodosRepository, useValue: repository }],
+    providers: [
+      TodosService,
+      { provide: TodosRepository, useValue: repository },
+      { provide: AppConfigService, useValue: { todos: { maxPerUser: LIMIT } } },
+    ],
   }).compile();
   return { service: module.get(TodosService), repository };
 }
@@ -59,7 +69,21 @@ describe('TodosService', () => {
   it('creates the todo for the caller', async () => {
     const { service, repository } = await serviceWith();
     await service.create(OWNER, { title: 'x' });
-    expect(repository.insert).toHaveBeenCalledWith(OWNER, { title: 'x' });
+    expect(repository.insertWithinLimit).toHaveBeenCalledWith(OWNER, LIMIT, { title: 'x' });
+  });
+
+  it('refuses a create the repository did not make at the limit with a 409 naming it', async () => {
+    const { service } = await serviceWith({
+      insertWithinLimit: jest.fn().mockResolvedValue(undefined),
+    });
+    const refusal = service.create(OWNER, { title: 'x' });
+    await expect(refusal).rejects.toBeInstanceOf(TodoLimitReachedException);
+    await expect(refusal).rejects.toMatchObject({
+      message: `You have reached the limit of ${LIMIT} todos; delete some before creating more.`,
+    });
+    expect(
+      ((await refusal.catch((error: unknown) => error)) as TodoLimitReachedException).getStatus(),
+    ).toBe(409);
   });
 
   it('hands If-Match versions to the write itself, so the check and the write are one statement', async () => {

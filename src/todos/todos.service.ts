@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { AppConfigService } from '../config/app-config.service';
 import { TodoChanges } from './dto/update-todo.dto';
 import { TodoCursor } from './todo-cursor';
 import { VersionPrecondition } from './todo-etag';
 import { Todo } from './todo.entity';
-import { TodoNotFoundException, TodoVersionMismatchException } from './todos.errors';
+import {
+  TodoLimitReachedException,
+  TodoNotFoundException,
+  TodoVersionMismatchException,
+} from './todos.errors';
 import { NewTodo, TodosRepository } from './todos.repository';
 
 export interface ListTodosOptions {
@@ -26,7 +31,10 @@ export interface TodoPage {
  */
 @Injectable()
 export class TodosService {
-  constructor(private readonly todos: TodosRepository) {}
+  constructor(
+    private readonly todos: TodosRepository,
+    private readonly config: AppConfigService,
+  ) {}
 
   /** The caller's todos, newest first, one keyset page at a time. */
   async list(userId: string, options: ListTodosOptions): Promise<TodoPage> {
@@ -40,9 +48,12 @@ export class TodosService {
     };
   }
 
-  create(userId: string, input: NewTodo): Promise<Todo> {
+  async create(userId: string, input: NewTodo): Promise<Todo> {
     // The owner comes from the verified token only; the DTO has no field that could set it.
-    return this.todos.insert(userId, input);
+    const { maxPerUser } = this.config.todos;
+    const todo = await this.todos.insertWithinLimit(userId, maxPerUser, input);
+    if (!todo) throw new TodoLimitReachedException(maxPerUser);
+    return todo;
   }
 
   async findOne(userId: string, id: string): Promise<Todo> {

@@ -1,10 +1,18 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { extname, join, normalize, resolve } from 'node:path';
+import { dirname, extname, join, normalize } from 'node:path';
+
+/** The repository root, from test/support (jest) or dist/test/support (npm run demo). */
+function repositoryRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'nest-cli.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
 
 /** The example frontend's build output (`npm run build -w @todo-api/web`). */
-export const WEB_DIST = resolve(__dirname, '..', '..', 'examples', 'web', 'dist');
+export const WEB_DIST = join(repositoryRoot(), 'examples', 'web', 'dist');
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

@@ -532,6 +532,15 @@ export interface operations {
           'application/problem+json': components['schemas']['Problem'];
         };
       };
+      /** @description The caller already holds TODOS_MAX_PER_USER todos; `detail` names the limit. Delete some, then retry. */
+      409: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          'application/problem+json': components['schemas']['Problem'];
+        };
+      };
       /** @description The body exceeds 64 KiB. */
       413: {
         headers: {
