@@ -87,7 +87,13 @@ async function waitForBlockedSessions(url: string, lockerPid: number, count: num
     const deadline = Date.now() + 10_000;
     for (;;) {
       const { rows } = await monitor.query<{ n: string }>(
-        'SELECT count(*) AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))',
+        // Blocked by the locker, or queued behind one that is: creates by one user also wait on
+        // that user's advisory lock (the per-user todo limit is checked under it).
+        `WITH RECURSIVE blocked(pid) AS (
+           SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))
+           UNION
+           SELECT a.pid FROM pg_stat_activity a JOIN blocked b ON b.pid = ANY(pg_blocking_pids(a.pid))
+         ) SELECT count(*) AS n FROM blocked`,
         [lockerPid],
       );
       if (Number(rows[0].n) >= count) return;

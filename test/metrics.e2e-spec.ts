@@ -147,7 +147,8 @@ describe('Prometheus metrics', () => {
       retryAfter: expect.stringMatching(/^\d+$/),
     });
 
-    const stranger = api.http.with({ localAddress: '127.0.0.203' });
+    // Garbage tokens: only those count against an address (a missing token always gets its 401).
+    const stranger = api.http.as('not-a-jwt').with({ localAddress: '127.0.0.203' });
     for (let i = 0; i < 3; i++) expect((await stranger.get('/api/profile')).status).toBe(401);
     expectProblem(await stranger.get('/api/profile'), {
       status: 429,

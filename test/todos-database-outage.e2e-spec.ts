@@ -57,7 +57,8 @@ it('answers 503 with Retry-After while the database is down, and recovers by its
     });
     expect(response.text).not.toMatch(/ECONNREFUSED|Connection terminated|127\.0\.0\.1/);
   }
-  const ready = await http.get('/api/health/ready');
+  // Readiness reuses its last answer for about a second, so the outage shows within that time.
+  const ready = await http.getUntil('/api/health/ready', 503, 5000);
   expect(ready.status).toBe(503);
   expect(ready.headers.get('retry-after')).toEqual(expect.any(String));
   expect(api.logs.failures()).toEqual([]);

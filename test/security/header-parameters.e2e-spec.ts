@@ -231,7 +231,6 @@ describe('header parameters', () => {
     it.each<[string, unknown]>([
       ['logout+jwt', 'logout+jwt'],
       ['application/logout+jwt', 'application/logout+jwt'],
-      ['at+jwt', 'at+jwt'],
       ['JWS', 'JWS'],
       ['JOSE', 'JOSE'],
       ['JOSE+JSON', 'JOSE+JSON'],
@@ -242,6 +241,14 @@ describe('header parameters', () => {
       ['an array', ['JWT']],
     ])('refuses typ %s', async (_name, typ) => {
       await h.refuse(await h.sign({ typ }, h.claims()), TYP);
+    });
+
+    // An OAuth access token is a known kind, refused with its own reason while OAUTH_RESOURCE is unset.
+    it('refuses typ at+jwt, naming OAuth access tokens', async () => {
+      await h.refuse(
+        await h.sign({ typ: 'at+jwt' }, h.claims()),
+        'OAuth access tokens are not accepted by this API',
+      );
     });
 
     it.each(['JWT', 'jwt', 'application/jwt', 'Application/JWT'])('accepts typ %j', async (typ) => {
