@@ -24,23 +24,25 @@ export const MAX_IDLE_GRACE_MS = 2_000;
  *   process past an orchestrator's grace period (Node stops timing out slow requests at close).
  */
 export function drainOnClose(fastify: FastifyInstance, limitMs: number): void {
-  const inFlight = new WeakMap<object, number>();
-  const count = (socket: object, delta: number) =>
-    inFlight.set(socket, (inFlight.get(socket) ?? 0) + delta);
+  // Whether a response is the last one its connection owes is decided by arrival order, not by
+  // how many are in flight: pipelined requests finish in any order, and a count taken when one of
+  // them is sent may still include a sibling whose answer is already written.
+  const latestOnSocket = new WeakMap<object, number>();
+  const arrival = new WeakMap<object, number>();
   let closing = false;
 
   fastify.addHook('onRequest', (request, _reply, done) => {
-    count(request.raw.socket, 1);
-    done();
-  });
-  fastify.addHook('onResponse', (request, _reply, done) => {
-    count(request.raw.socket, -1);
+    const socket = request.raw.socket;
+    const position = (latestOnSocket.get(socket) ?? 0) + 1;
+    latestOnSocket.set(socket, position);
+    arrival.set(request.raw, position);
     done();
   });
   fastify.addHook('onSend', (request, reply, payload, done) => {
-    if (closing && (inFlight.get(request.raw.socket) ?? 0) <= 1) {
+    if (!closing) return done(null, payload);
+    if (arrival.get(request.raw) === latestOnSocket.get(request.raw.socket)) {
       void reply.header('connection', 'close');
-    } else if (closing) {
+    } else {
       // Fastify marks every request that arrives while closing with `Connection: close`; on a
       // pipelined one that is not the last, Node would end the connection with its answer and
       // drop the answers of those behind it, although they were served.
