@@ -1,14 +1,8 @@
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DataSource } from 'typeorm';
 import { DATABASE_RETRY_AFTER_SECONDS } from '../src/database/database.errors';
-import { buildDataSourceOptions } from '../src/database/data-source-options';
-import { RunningEmbeddedPostgres, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
-import { freePort } from './support/free-port';
 import { HttpClient, Reply } from './support/http';
+import { SuitePostgres } from './support/postgres-faults';
 import { expectProblem } from './support/problem';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -28,10 +22,7 @@ const RECOVERY_LIMIT_MS = 20_000;
 const HANDLER_TIMEOUT_MS = 3000;
 
 describe('database faults', () => {
-  let root: string;
-  let dataDir: string;
-  let port: number;
-  let postgres: RunningEmbeddedPostgres | undefined;
+  let postgres: SuitePostgres;
   let issuer: BetterAuthIssuer;
   let user: IssuedUser;
   let api: TestApp;
@@ -41,18 +32,7 @@ describe('database faults', () => {
   let existingId: string;
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'todo-api-db-faults-'));
-    // PostgreSQL runs as the `postgres` user when the tests run as root: it must get in.
-    chmodSync(root, 0o755);
-    dataDir = join(root, 'postgres');
-    port = await freePort();
-    postgres = await startEmbeddedPostgres({ dataDir, port });
-    const migrator = new DataSource(
-      buildDataSourceOptions(postgres.url, { poolSize: 1, migrationsRun: false }),
-    );
-    await migrator.initialize();
-    await migrator.runMigrations({ transaction: 'each' });
-    await migrator.destroy();
+    postgres = await SuitePostgres.start('db-faults');
 
     issuer = await BetterAuthIssuer.start();
     user = await issuer.createUser();
@@ -67,9 +47,8 @@ describe('database faults', () => {
 
   afterAll(async () => {
     await api?.close();
-    await postgres?.stop();
+    await postgres?.close();
     await issuer?.close();
-    rmSync(root, { recursive: true, force: true });
   });
 
   /** 503, Retry-After, problem+json, quickly, and nothing from the driver in the body. */
@@ -97,7 +76,7 @@ describe('database faults', () => {
     let frozen: number[];
 
     beforeAll(() => {
-      frozen = processTree(dataDir);
+      frozen = postgres.processes();
       expect(frozen.length).toBeGreaterThan(1);
       for (const pid of frozen) process.kill(pid, 'SIGSTOP');
     });
@@ -150,8 +129,7 @@ describe('database faults', () => {
 
   describe('while PostgreSQL is stopped', () => {
     beforeAll(async () => {
-      await postgres!.stop();
-      postgres = undefined;
+      await postgres.stop();
     });
 
     it.each([
@@ -203,7 +181,7 @@ describe('database faults', () => {
     let recoveryMs: number;
 
     beforeAll(async () => {
-      postgres = await startEmbeddedPostgres({ dataDir, port });
+      await postgres.restart();
       const startedAt = performance.now();
       const deadline = startedAt + RECOVERY_LIMIT_MS;
       for (;;) {
@@ -243,29 +221,3 @@ describe('database faults', () => {
     });
   });
 });
-
-/** The PostgreSQL processes serving `dataDir`: those naming it, and all their descendants. */
-function processTree(dataDir: string): number[] {
-  const processes = readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .flatMap((pid) => {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        return [{ pid: Number(pid), ppid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8') }];
-      } catch {
-        return [];
-      }
-    });
-  const tree = new Set(processes.filter((p) => p.cmdline.includes(dataDir)).map((p) => p.pid));
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const p of processes) {
-      if (tree.has(p.ppid) && !tree.has(p.pid)) {
-        tree.add(p.pid);
-        grew = true;
-      }
-    }
-  }
-  return [...tree];
-}

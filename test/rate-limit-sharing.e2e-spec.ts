@@ -1,16 +1,10 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
-import { DataSource } from 'typeorm';
-import { buildDataSourceOptions } from '../src/database/data-source-options';
-import { RunningEmbeddedPostgres, startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { PostgresThrottlerStorage, storedKey } from '../src/rate-limit/postgres-throttler-storage';
 import { rateLimitKey } from '../src/rate-limit/rate-limit.guard';
-import { freePort } from './support/free-port';
 import { Reply } from './support/http';
+import { SuitePostgres } from './support/postgres-faults';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -29,10 +23,7 @@ const FLOOD_ADDRESSES = 10_000;
 const FLOOD_WINDOW_SECONDS = 3;
 
 describe('rate-limit counters shared through PostgreSQL', () => {
-  let root: string;
-  let dataDir: string;
-  let port: number;
-  let postgres: RunningEmbeddedPostgres | undefined;
+  let postgres: SuitePostgres;
   let db: Client | undefined;
   /** Two instances behind the same (simulated) proxy, sharing the counters. */
   let first: TestApp;
@@ -58,7 +49,7 @@ describe('rate-limit counters shared through PostgreSQL', () => {
   }
 
   async function openDb(): Promise<Client> {
-    const client = new Client({ connectionString: postgres!.url });
+    const client = new Client({ connectionString: postgres.url });
     await client.connect();
     return client;
   }
@@ -101,18 +92,7 @@ describe('rate-limit counters shared through PostgreSQL', () => {
   }
 
   beforeAll(async () => {
-    root = mkdtempSync(join(tmpdir(), 'todo-api-rate-limit-sharing-'));
-    // PostgreSQL runs as the `postgres` user when the tests run as root: it must get in.
-    chmodSync(root, 0o755);
-    dataDir = join(root, 'postgres');
-    port = await freePort();
-    postgres = await startEmbeddedPostgres({ dataDir, port });
-    const migrator = new DataSource(
-      buildDataSourceOptions(postgres.url, { poolSize: 1, migrationsRun: false }),
-    );
-    await migrator.initialize();
-    await migrator.runMigrations({ transaction: 'each' });
-    await migrator.destroy();
+    postgres = await SuitePostgres.start('rate-limit-sharing');
     db = await openDb();
 
     const env = {
@@ -135,8 +115,7 @@ describe('rate-limit counters shared through PostgreSQL', () => {
     await first?.close();
     await second?.close();
     await flooded?.close();
-    await postgres?.stop();
-    rmSync(root, { recursive: true, force: true });
+    await postgres?.close();
   });
 
   it('shares the limit between instances (baseline)', async () => {
@@ -184,8 +163,7 @@ describe('rate-limit counters shared through PostgreSQL', () => {
     beforeAll(async () => {
       await db!.end();
       db = undefined;
-      await postgres!.stop();
-      postgres = undefined;
+      await postgres.stop();
     });
 
     it(`holds a flood from ${FLOOD_ADDRESSES.toLocaleString('en')} addresses in memory only for its window`, async () => {
@@ -235,7 +213,7 @@ describe('rate-limit counters shared through PostgreSQL', () => {
 
   describe('after PostgreSQL comes back', () => {
     beforeAll(async () => {
-      postgres = await startEmbeddedPostgres({ dataDir, port });
+      await postgres.restart();
       db = await openDb();
     });
 

@@ -50,8 +50,8 @@ const REFUSED_DATA = /^(22|23|54)/;
 /**
  * Rate-limit counters shared by every instance through PostgreSQL, without a database round
  * trip per request: each instance counts locally and adds its hits to the shared fixed-window
- * counters every FLUSH_INTERVAL_MS, reading back the total. The price is a little slack (other
- * instances' hits are seen up to one interval late); the gain is that rate limiting costs a Map
+ * counters every FLUSH_INTERVAL_MS, reading back the total. The price is a little slack (another
+ * instance's hits are seen here up to two intervals late: its flush, then this one's); the gain is that rate limiting costs a Map
  * lookup on the hot path. When PostgreSQL is down, hits stay pending and each instance still
  * enforces the limit on what it sees itself; buckets whose window is over are dropped all the
  * same, so memory stays bounded by the keys of one window.

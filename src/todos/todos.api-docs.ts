@@ -1,12 +1,8 @@
 import { applyDecorators, HttpStatus } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
+import { ApiJsonBodyProblems } from '../common/api-json-body-problems.decorator';
 import { ApiProblemResponse, ProblemHeader } from '../common/api-problem-response.decorator';
-import {
-  RequestValidationException,
-  UnsupportedCharsetException,
-  UnsupportedContentEncodingException,
-} from '../common/common.errors';
-import { FASTIFY_ERRORS } from '../common/problem-details.filter';
+import { RequestValidationException } from '../common/common.errors';
 import { ProblemExample, problemExample } from '../common/problem-example';
 import { FieldError } from '../common/problem.exception';
 import {
@@ -75,43 +71,6 @@ const versionMismatch = (path: string) =>
     },
   });
 
-/** Routes with a JSON body: Fastify refuses what is too large or not JSON before Nest sees it. */
-const jsonBodyProblems = (path: string) =>
-  applyDecorators(
-    ApiProblemResponse(HttpStatus.PAYLOAD_TOO_LARGE, {
-      description: 'The body exceeds 64 KiB.',
-      examples: {
-        bodyTooLarge: problemExample(
-          'A body over 64 KiB',
-          { status: 413, detail: FASTIFY_ERRORS.FST_ERR_CTP_BODY_TOO_LARGE },
-          path,
-        ),
-      },
-    }),
-    ApiProblemResponse(HttpStatus.UNSUPPORTED_MEDIA_TYPE, {
-      description:
-        'The body is not application/json, names a charset other than UTF-8, or has a ' +
-        'Content-Encoding other than identity (then Accept-Encoding: identity says so).',
-      examples: {
-        notJson: problemExample(
-          'Content-Type: text/plain',
-          { status: 415, detail: FASTIFY_ERRORS.FST_ERR_CTP_INVALID_MEDIA_TYPE },
-          path,
-        ),
-        notUtf8: problemExample(
-          'Content-Type: application/json; charset=latin1',
-          new UnsupportedCharsetException(),
-          path,
-        ),
-        contentCoding: problemExample(
-          'Content-Encoding: gzip',
-          new UnsupportedContentEncodingException(),
-          path,
-        ),
-      },
-    }),
-  );
-
 /** Every route reads the database; the auth documentation adds the key server's 503 to this. */
 const databaseUnavailable = (path: string) =>
   ApiProblemResponse(HttpStatus.SERVICE_UNAVAILABLE, {
@@ -167,7 +126,7 @@ export const ApiCreateTodoProblems = () =>
         }),
       ],
     ),
-    jsonBodyProblems(TODOS),
+    ApiJsonBodyProblems(TODOS),
     ApiProblemResponse(HttpStatus.CONFLICT, {
       description:
         'The caller already holds TODOS_MAX_PER_USER todos; `detail` names the limit. Delete ' +
@@ -207,7 +166,7 @@ export const ApiUpdateTodoProblems = () =>
     ),
     notFound(TODO),
     versionMismatch(TODO),
-    jsonBodyProblems(TODO),
+    ApiJsonBodyProblems(TODO),
     databaseUnavailable(TODO),
   );
 

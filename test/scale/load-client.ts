@@ -1,8 +1,8 @@
 /**
  * The load for the scale-out test, in a process of its own: a steady mix of GETs and POSTs
- * through the proxy on kept-alive connections, until "stop" arrives on stdin; then one JSON
- * line on stdout with every request's outcome. Run by Node directly (type stripping), so it
- * imports only node: modules.
+ * through the proxy on kept-alive connections, until "stop" arrives on stdin or stdin ends; then
+ * one JSON line on stdout with every request's outcome, and the process exits. Run by Node
+ * directly (type stripping), so it imports only node: modules.
  *
  * Environment: TARGET (the proxy's URL), TOKENS (JSON list of bearer tokens), RUN_ID,
  * RATE (requests per second), CONNECTIONS.
@@ -28,6 +28,9 @@ let stopping = false;
 
 process.stdin.on('data', (chunk) => {
   if (String(chunk).includes('stop')) stopping = true;
+});
+process.stdin.on('end', () => {
+  stopping = true;
 });
 
 function send(index: number): Promise<Outcome> {
@@ -80,6 +83,8 @@ async function main(): Promise<void> {
   }
   await Promise.all(inFlight);
   agent.destroy();
+  // An open stdin would keep the event loop, and so this process, alive after the last answer.
+  process.stdin.destroy();
   process.stdout.write(`${JSON.stringify(outcomes)}\n`);
 }
 

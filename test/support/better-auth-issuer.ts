@@ -1,7 +1,13 @@
-import { betterAuth } from 'better-auth';
+import {
+  betterAuth,
+  type AuthContext,
+  type BetterAuthOptions,
+  type BetterAuthPlugin,
+} from 'better-auth';
 import { memoryAdapter } from 'better-auth/adapters/memory';
+import { getAuthTables } from 'better-auth/db';
 import { toNodeHandler } from 'better-auth/node';
-import { jwt } from 'better-auth/plugins';
+import { jwt, type JwtOptions } from 'better-auth/plugins';
 import { importJWK, JWTPayload, SignJWT, type JWK } from 'jose';
 import { createPrivateKey, KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -11,7 +17,15 @@ import { compact, signInput } from './jws';
 /** The algorithms Better Auth's jwt() plugin can sign with. */
 export type BetterAuthAlgorithm = 'EdDSA' | 'ES256' | 'ES512' | 'RS256' | 'PS256';
 
-export interface IssuerOptions {
+/** What jwt()'s `definePayload` is given: the signed-in user and their session. */
+export type SessionClaimsInput = Parameters<
+  NonNullable<NonNullable<JwtOptions['jwt']>['definePayload']>
+>[0];
+
+/** Reads Better Auth's own store, as a deployment's `definePayload` would through its adapter. */
+export type IssuerStore = Pick<AuthContext['adapter'], 'findOne'>;
+
+export interface IssuerOptions<Plugins extends BetterAuthPlugin[] = []> {
   /** `jwks.keyPairConfig.alg`; Better Auth's default is EdDSA. */
   alg?: BetterAuthAlgorithm;
   /** `jwt.audience`; Better Auth's default is its base URL. */
@@ -26,6 +40,13 @@ export interface IssuerOptions {
    * real deployment configures for its web app.
    */
   trustedOrigins?: string[];
+  /** More Better Auth plugins beside jwt(): admin, organization, an OAuth provider… */
+  plugins?: Plugins;
+  /** The session JWT's claims, in place of the user's (jwt()'s `definePayload`). */
+  definePayload?: (
+    input: SessionClaimsInput,
+    store: IssuerStore,
+  ) => Promise<Record<string, unknown>>;
 }
 
 /** For `signRaw`: build the token by hand, to put what a JWT library would refuse into it. */
@@ -38,7 +59,8 @@ export interface RawSignOptions {
   sign?: (signingInput: string, privateKey: KeyObject, keyAlg: string) => Uint8Array | string;
 }
 
-export interface IssuedUser {
+/** A user signed up over HTTP, with the session a browser would hold. */
+export interface SignedUpUser {
   id: string;
   email: string;
   name: string;
@@ -46,6 +68,9 @@ export interface IssuedUser {
   sessionToken: string;
   /** The session cookie, as a browser would send it. */
   cookie: string;
+}
+
+export interface IssuedUser extends SignedUpUser {
   /** A JWT from GET /api/auth/token. */
   jwt: string;
 }
@@ -61,20 +86,26 @@ interface StoredJwk {
 
 type MemoryDb = Record<string, Record<string, unknown>[]>;
 
+type IssuerAuth<Plugins extends BetterAuthPlugin[]> = ReturnType<typeof createAuth<Plugins>>;
+
 /**
  * A real Better Auth server (the `better-auth` package: memory adapter, email and password,
- * the jwt() plugin) served over HTTP on a local port, for tests and `npm run issuer`.
+ * the jwt() plugin, and any plugins the options add) served over HTTP on a local port, for
+ * tests and `npm run issuer`. The one way the tests start an in-process Better Auth.
  */
-export class BetterAuthIssuer {
+export class BetterAuthIssuer<Plugins extends BetterAuthPlugin[] = []> {
   private constructor(
     readonly url: string,
     private readonly server: Server,
-    private readonly auth: ReturnType<typeof createAuth>,
+    /** Better Auth itself, for its server-only API (`auth.api.addMember`, …). */
+    readonly auth: IssuerAuth<Plugins>,
     private readonly db: MemoryDb,
     readonly alg: BetterAuthAlgorithm,
   ) {}
 
-  static async start(options: IssuerOptions = {}): Promise<BetterAuthIssuer> {
+  static async start<const Plugins extends BetterAuthPlugin[] = []>(
+    options: IssuerOptions<Plugins> = {},
+  ): Promise<BetterAuthIssuer<Plugins>> {
     const alg = options.alg ?? 'EdDSA';
     const route: { handler?: (req: IncomingMessage, res: ServerResponse) => void } = {};
     const trusted = new Set(options.trustedOrigins ?? []);
@@ -88,8 +119,12 @@ export class BetterAuthIssuer {
     );
     const { port } = server.address() as AddressInfo;
     const url = `http://${options.host === 'localhost' ? 'localhost' : '127.0.0.1'}:${port}`;
-    const db: MemoryDb = { user: [], session: [], account: [], verification: [], jwks: [] };
-    const auth = createAuth(url, db, alg, options.audience, [...trusted]);
+    const db: MemoryDb = {};
+    const auth = createAuth(url, db, alg, options, [...trusted]);
+    // The memory adapter needs every table up front; take them from Better Auth's own schema.
+    for (const table of Object.values(getAuthTables(auth.options as BetterAuthOptions))) {
+      db[table.modelName] = [];
+    }
     const nodeHandler = toNodeHandler(auth);
     route.handler = (req, res) => void nodeHandler(req, res);
     return new BetterAuthIssuer(url, server, auth, db, alg);
@@ -101,6 +136,12 @@ export class BetterAuthIssuer {
 
   /** Signs a user up over HTTP, like a frontend, and fetches their JWT from /api/auth/token. */
   async createUser(overrides: { email?: string; name?: string } = {}): Promise<IssuedUser> {
+    const user = await this.signUp(overrides);
+    return { ...user, jwt: await this.tokenFor(user.cookie) };
+  }
+
+  /** Signs a user up over HTTP, like a frontend; the session cookie comes back. */
+  async signUp(overrides: { email?: string; name?: string } = {}): Promise<SignedUpUser> {
     const email = overrides.email ?? `user-${randomUUID()}@example.com`;
     const name = overrides.name ?? 'Test User';
     const response = await fetch(`${this.url}/api/auth/sign-up/email`, {
@@ -115,14 +156,7 @@ export class BetterAuthIssuer {
       .getSetCookie()
       .map((c) => c.split(';')[0])
       .join('; ');
-    return {
-      id: body.user.id,
-      email,
-      name,
-      sessionToken: body.token,
-      cookie,
-      jwt: await this.tokenFor(cookie),
-    };
+    return { id: body.user.id, email, name, sessionToken: body.token, cookie };
   }
 
   /** GET /api/auth/token with the session cookie: how a frontend obtains a JWT. */
@@ -134,7 +168,9 @@ export class BetterAuthIssuer {
 
   /** Signs an arbitrary payload with Better Auth's own signJWT (its current key, its defaults). */
   async signPayload(payload: JWTPayload): Promise<string> {
-    const result = await this.auth.api.signJWT({ body: { payload } });
+    // jwt() is there whatever else the options add; TypeScript cannot see it through the generic.
+    const auth = this.auth as unknown as IssuerAuth<[]>;
+    const result = await auth.api.signJWT({ body: { payload } });
     return result.token;
   }
 
@@ -189,6 +225,16 @@ export class BetterAuthIssuer {
     await this.signPayload({ sub: 'rotation-probe' });
   }
 
+  /**
+   * The rows of one Better Auth table as the memory store holds them, for what an operator
+   * would write in the database directly.
+   */
+  rows(model: string): Record<string, unknown>[] {
+    const rows = this.db[model];
+    if (!rows) throw new Error(`no table ${model}`);
+    return rows;
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -222,14 +268,17 @@ function allowCors(req: IncomingMessage, res: ServerResponse, trusted: Set<strin
   return true;
 }
 
-function createAuth(
+function createAuth<Plugins extends BetterAuthPlugin[]>(
   url: string,
   db: MemoryDb,
   alg: BetterAuthAlgorithm,
-  audience: string | undefined,
+  options: IssuerOptions<Plugins>,
   trustedOrigins: string[],
 ) {
-  return betterAuth({
+  const { audience, definePayload } = options;
+  // definePayload runs per token, after betterAuth() has returned; it reads the store through it.
+  const self: { store?: Promise<IssuerStore> } = {};
+  const auth = betterAuth({
     baseURL: url,
     secret: randomBytes(32).toString('hex'),
     database: memoryAdapter(db),
@@ -238,6 +287,7 @@ function createAuth(
     logger: { disabled: true },
     telemetry: { enabled: false },
     plugins: [
+      ...((options.plugins ?? []) as Plugins),
       jwt({
         jwks: {
           keyPairConfig:
@@ -245,8 +295,15 @@ function createAuth(
           // Stored unencrypted so the attacker-side tests can sign around a genuine key.
           disablePrivateKeyEncryption: true,
         },
-        ...(audience ? { jwt: { audience } } : {}),
+        jwt: {
+          ...(audience ? { audience } : {}),
+          ...(definePayload
+            ? { definePayload: async (input) => definePayload(input, await self.store!) }
+            : {}),
+        },
       }),
     ],
   });
+  self.store = auth.$context.then((context) => context.adapter);
+  return auth;
 }

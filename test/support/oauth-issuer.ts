@@ -1,20 +1,9 @@
 import { oauthProvider } from '@better-auth/oauth-provider';
-import { betterAuth, type BetterAuthOptions } from 'better-auth';
-import { memoryAdapter } from 'better-auth/adapters/memory';
-import { getAuthTables } from 'better-auth/db';
-import { toNodeHandler } from 'better-auth/node';
-import { jwt } from 'better-auth/plugins';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, Server } from 'node:http';
-import { AddressInfo } from 'node:net';
-
-type MemoryDb = Record<string, Record<string, unknown>[]>;
+import { BetterAuthIssuer, SignedUpUser } from './better-auth-issuer';
 
 /** A user signed in over HTTP, with the session cookie a browser would hold. */
-export interface OAuthUser {
-  id: string;
-  cookie: string;
-}
+export type OAuthUser = SignedUpUser;
 
 /** A public OAuth client registered over HTTP (PKCE, no secret). */
 export interface OAuthClient {
@@ -24,51 +13,37 @@ export interface OAuthClient {
 
 export const OAUTH_SCOPES = ['openid', 'profile', 'email', 'todos:read', 'todos:write'];
 
+/** The in-process issuer with the OAuth provider beside jwt(). */
+const startIssuer = (resources: string[]) =>
+  BetterAuthIssuer.start({
+    plugins: [
+      oauthProvider({
+        loginPage: '/sign-in',
+        consentPage: '/consent',
+        scopes: OAUTH_SCOPES,
+        resources,
+        // Per-client resources are enforced by default; registered clients may target these.
+        clientRegistrationDefaultResources: resources,
+        allowDynamicClientRegistration: true,
+      }),
+    ],
+  });
+
 /**
- * A real Better Auth server with the jwt() plugin and `@better-auth/oauth-provider`, served over
- * HTTP on a free port, that issues OAuth access tokens through the authorization-code flow with
- * PKCE exactly as a third-party client would drive it: register, authorize, consent, token.
+ * The in-process Better Auth issuer with `@better-auth/oauth-provider` beside its jwt() plugin,
+ * that issues OAuth access tokens through the authorization-code flow with PKCE exactly as a
+ * third-party client would drive it: register, authorize, consent, token.
  */
 export class OAuthIssuer {
-  private constructor(
-    readonly url: string,
-    private readonly server: Server,
-  ) {}
+  private constructor(private readonly betterAuth: Awaited<ReturnType<typeof startIssuer>>) {}
 
   /** `resources` are the resource identifiers the provider issues JWT access tokens for. */
   static async start(resources: string[]): Promise<OAuthIssuer> {
-    const route: { handler?: ReturnType<typeof toNodeHandler> } = {};
-    const server = createServer((req, res) => void route.handler?.(req, res));
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const db: MemoryDb = {};
-    const auth = betterAuth({
-      baseURL: url,
-      secret: randomBytes(32).toString('hex'),
-      database: memoryAdapter(db),
-      emailAndPassword: { enabled: true, autoSignIn: true },
-      trustedOrigins: [url],
-      logger: { disabled: true },
-      telemetry: { enabled: false },
-      plugins: [
-        jwt({ jwks: { keyPairConfig: { alg: 'EdDSA' } } }),
-        oauthProvider({
-          loginPage: '/sign-in',
-          consentPage: '/consent',
-          scopes: OAUTH_SCOPES,
-          resources,
-          // Per-client resources are enforced by default; registered clients may target these.
-          clientRegistrationDefaultResources: resources,
-          allowDynamicClientRegistration: true,
-        }),
-      ],
-    });
-    // The memory adapter needs every table up front; take them from Better Auth's own schema.
-    for (const table of Object.values(getAuthTables(auth.options as BetterAuthOptions))) {
-      db[table.modelName] = [];
-    }
-    route.handler = toNodeHandler(auth);
-    return new OAuthIssuer(url, server);
+    return new OAuthIssuer(await startIssuer(resources));
+  }
+
+  get url(): string {
+    return this.betterAuth.url;
   }
 
   /** Where Better Auth signs access tokens from (`iss`), as the README says. */
@@ -76,26 +51,13 @@ export class OAuthIssuer {
     return `${this.url}/api/auth`;
   }
 
-  async createUser(): Promise<OAuthUser> {
-    const response = await this.send('/api/auth/sign-up/email', {
-      json: {
-        email: `user-${randomUUID()}@example.com`,
-        name: 'OAuth User',
-        password: `pw-${randomUUID()}`,
-      },
-    });
-    const body = (await response.json()) as { user: { id: string } };
-    const cookie = response.headers
-      .getSetCookie()
-      .map((c) => c.split(';')[0])
-      .join('; ');
-    return { id: body.user.id, cookie };
+  createUser(): Promise<OAuthUser> {
+    return this.betterAuth.signUp({ name: 'OAuth User' });
   }
 
   /** GET /api/auth/token with the session cookie: the session JWT a frontend sends. */
-  async sessionJwt(user: OAuthUser): Promise<string> {
-    const response = await this.send('/api/auth/token', { cookie: user.cookie });
-    return ((await response.json()) as { token: string }).token;
+  sessionJwt(user: OAuthUser): Promise<string> {
+    return this.betterAuth.tokenFor(user.cookie);
   }
 
   /** Dynamic client registration (RFC 7591) by a signed-in user: a public client using PKCE. */
@@ -175,9 +137,8 @@ export class OAuthIssuer {
     return new URL(back.redirect_uri ?? back.url ?? '');
   }
 
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  close(): Promise<void> {
+    return this.betterAuth.close();
   }
 
   private async send(
