@@ -12,11 +12,11 @@ import { unreadableBody } from './common/body-encoding';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { inheritedKeys } from './common/inherited-keys';
-import { addSecurityHeaders } from './common/security-headers';
+import { securityHeaders } from './common/security-headers';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { sendProblem } from './common/problem-details.filter';
-import { ApiTag, describeTags, setupSwagger } from './common/swagger';
+import { ApiTag, describeTags, DOCS_PATH, setupSwagger } from './common/swagger';
 import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
@@ -171,7 +171,11 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
   // and the process that shut down cleanly reports "killed by SIGTERM".
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 
+  // The headers every answer gets (errors and 404s too), in one hook: the request id, and the
+  // security headers, computed once.
+  const { api, documents } = await securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(request.url.startsWith(DOCS_PATH) ? documents : api);
     void reply.header('x-request-id', request.id);
     done();
   });
@@ -207,7 +211,6 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     );
   });
 
-  await addSecurityHeaders(fastify);
   const corsOrigins = new Set(config.http.corsOrigins);
   app.enableCors({
     // A function, not the list: with a list, @fastify/cors still sends the credentials and
