@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expectAccepted, expectRefused, tokenSecrets } from './support/auth-assertions';
-import { claims, JwksBehaviour, JwksServer, TestSigningKey } from './support/jwks-server';
+import { freshToken, jwksAppEnv, JwksAppPerTest, subOf } from './support/jwks-app';
+import { JwksBehaviour, JwksServer, TestSigningKey } from './support/jwks-server';
 import { Reply } from './support/http';
 import { startTestApp, TestApp } from './support/test-app';
 
@@ -12,30 +13,10 @@ import { startTestApp, TestApp } from './support/test-app';
  * used), and a flood of unknown `kid`s cannot make the API hammer the key server.
  */
 
-const ISSUER = 'https://issuer.example.test';
-const AUDIENCE = 'https://api.example.test';
 const MIB = 1024 * 1024;
 const NOT_FOUND = 'signing key not found in the JWKS';
-
-function env(server: JwksServer, extra: Record<string, string>): Record<string, string> {
-  return {
-    BETTER_AUTH_URL: ISSUER,
-    JWT_AUDIENCE: AUDIENCE,
-    JWKS_URL: server.url,
-    JWT_ALGORITHMS: 'EdDSA',
-    ...extra,
-  };
-}
-
-/** A token nobody has sent yet (so the verified-token cache cannot answer for it). */
-function freshToken(key: TestSigningKey, header: Record<string, unknown> = {}, signAs?: string) {
-  return key.sign(claims(ISSUER, AUDIENCE, `user-${randomUUID()}`), header, signAs);
-}
-
-function subOf(token: string): string {
-  return (JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as { sub: string })
-    .sub;
-}
+/** No cooldown, so every unknown kid makes the app fetch: each fault below is really met. */
+const EVERY_FETCH = { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '1000' };
 
 async function expectOk(api: TestApp, token: string) {
   expectAccepted(await api.http.get('/api/profile', { token }), subOf(token));
@@ -57,8 +38,7 @@ describe('JWKS fetch failures', () => {
   beforeAll(async () => {
     server = await JwksServer.start();
     server.setKeys([k1.jwk()]);
-    // No cooldown, so every unknown kid makes the app fetch: each fault below is really met.
-    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '1000' }));
+    api = await startTestApp(jwksAppEnv(server, EVERY_FETCH));
   });
 
   afterAll(async () => {
@@ -186,7 +166,7 @@ describe('JWKS fetch failures', () => {
     await api?.close();
     server.setKeys([k1.jwk()]);
     server.behave({ kind: 'status', status: 503 });
-    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0', JWKS_TIMEOUT_MS: '1000' }));
+    api = await startTestApp(jwksAppEnv(server, EVERY_FETCH));
     const token = freshToken(k1);
     expectRefused(api, await api.http.get('/api/profile', { token }), {
       status: 503,
@@ -216,32 +196,20 @@ describe('JWKS fetch failures', () => {
 });
 
 describe('JWKS key set changes', () => {
-  let server: JwksServer;
-  let api: TestApp | undefined;
-
-  beforeAll(async () => {
-    server = await JwksServer.start();
-  });
-
-  afterEach(async () => {
-    await api?.close();
-    api = undefined;
-    server.behave({ kind: 'ok' });
-  });
-
-  afterAll(async () => {
-    await server.close();
-  });
+  const jwks = new JwksAppPerTest();
+  beforeAll(() => jwks.open());
+  afterEach(() => jwks.closeApp());
+  afterAll(() => jwks.close());
 
   it('refuses a removed key once an unknown kid has made the app refetch', async () => {
     const [k1, k2, k3] = [1, 2, 3].map(() => TestSigningKey.generate());
-    server.setKeys([k1.jwk(), k2.jwk()]);
-    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0' }));
+    jwks.server.setKeys([k1.jwk(), k2.jwk()]);
+    const api = await jwks.startApp({ JWKS_COOLDOWN_SECONDS: '0' });
     const k1Token = freshToken(k1);
     await expectOk(api, k1Token);
     await expectOk(api, k1Token);
 
-    server.setKeys([k2.jwk()]);
+    jwks.server.setKeys([k2.jwk()]);
     // Nothing told the app yet (TTL 600 s): the key it holds still verifies.
     await expectOk(api, k1Token);
     await expectNotFound(api, freshToken(k3));
@@ -253,14 +221,12 @@ describe('JWKS key set changes', () => {
 
   it('refuses a removed key after JWKS_CACHE_TTL_SECONDS, even for a token it already verified', async () => {
     const [k1, k2] = [1, 2].map(() => TestSigningKey.generate());
-    server.setKeys([k1.jwk(), k2.jwk()]);
-    api = await startTestApp(
-      env(server, { JWKS_CACHE_TTL_SECONDS: '1', JWKS_COOLDOWN_SECONDS: '30' }),
-    );
+    jwks.server.setKeys([k1.jwk(), k2.jwk()]);
+    const api = await jwks.startApp({ JWKS_CACHE_TTL_SECONDS: '1', JWKS_COOLDOWN_SECONDS: '30' });
     const k1Token = freshToken(k1);
     await expectOk(api, k1Token);
-    server.setKeys([k2.jwk()]);
-    server.resetCounters();
+    jwks.server.setKeys([k2.jwk()]);
+    jwks.server.resetCounters();
     await sleep(1100);
 
     // The first request after the TTL starts a background refresh; poll until it has landed.
@@ -270,14 +236,14 @@ describe('JWKS key set changes', () => {
       response = await api.http.get('/api/profile', { token: k1Token });
     }
     expectRefused(api, response, { reason: NOT_FOUND, secrets: tokenSecrets(k1Token) });
-    expect(server.requests).toBeGreaterThanOrEqual(1);
+    expect(jwks.server.requests).toBeGreaterThanOrEqual(1);
     await expectOk(api, freshToken(k2));
   });
 
   it('never uses keys marked use: "enc"', async () => {
     const [sig, enc] = [1, 2].map(() => TestSigningKey.generate());
-    server.setKeys([sig.jwk(), enc.jwk({ use: 'enc' })]);
-    api = await startTestApp(env(server, { JWKS_COOLDOWN_SECONDS: '0' }));
+    jwks.server.setKeys([sig.jwk(), enc.jwk({ use: 'enc' })]);
+    const api = await jwks.startApp({ JWKS_COOLDOWN_SECONDS: '0' });
     await expectNotFound(api, freshToken(enc));
     // Without a kid the only signing key is chosen, and the enc key's signature fails on it.
     await expectNotFound(api, freshToken(enc, { kid: undefined }), 'signature verification failed');
@@ -291,16 +257,17 @@ describe('JWKS key set changes', () => {
     const edLabelledEd25519 = TestSigningKey.generate('Ed25519');
     const ecWithoutAlg = TestSigningKey.generate('P-256');
     const edWithoutAlg = TestSigningKey.generate('Ed25519');
-    server.setKeys([
+    jwks.server.setKeys([
       ecLabelledEs384.jwk({ alg: 'ES384' }),
       edLabelledEs256.jwk({ alg: 'ES256' }),
       edLabelledEd25519.jwk({ alg: 'Ed25519' }),
       ecWithoutAlg.jwk({ alg: undefined }),
       edWithoutAlg.jwk({ alg: undefined }),
     ]);
-    api = await startTestApp(
-      env(server, { JWT_ALGORITHMS: 'EdDSA,ES256,ES384', JWKS_COOLDOWN_SECONDS: '0' }),
-    );
+    const api = await jwks.startApp({
+      JWT_ALGORITHMS: 'EdDSA,ES256,ES384',
+      JWKS_COOLDOWN_SECONDS: '0',
+    });
 
     await expectNotFound(api, freshToken(ecLabelledEs384));
     await expectNotFound(api, freshToken(ecLabelledEs384, { alg: 'ES384' }, 'ES384'));
@@ -326,7 +293,10 @@ describe('a flood of unknown kids', () => {
     server = await JwksServer.start();
     server.setKeys([user.jwk()]);
     api = await startTestApp(
-      env(server, { JWKS_COOLDOWN_SECONDS: String(COOLDOWN_MS / 1000), JWKS_TIMEOUT_MS: '3000' }),
+      jwksAppEnv(server, {
+        JWKS_COOLDOWN_SECONDS: String(COOLDOWN_MS / 1000),
+        JWKS_TIMEOUT_MS: '3000',
+      }),
     );
     // Each fetch stays open a while, so the flood's requests overlap it.
     server.behave({ kind: 'ok', delayMs: 300 });

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JwksKeyStore } from '../src/auth/jwks/jwks-key-store';
 import { expectAccepted, expectRefused, tokenSecrets } from './support/auth-assertions';
 import { HttpClient, Reply } from './support/http';
-import { claims, JwksServer, TestSigningKey } from './support/jwks-server';
+import { freshToken, jwksAppEnv, JwksAppPerTest, subOf } from './support/jwks-app';
+import { JwksServer, TestSigningKey } from './support/jwks-server';
 import { startTestApp, TestApp } from './support/test-app';
 
 /**
@@ -13,25 +13,16 @@ import { startTestApp, TestApp } from './support/test-app';
  * cache, a key with the same kid but other material ends it.
  */
 
-const ISSUER = 'https://issuer.example.test';
-const AUDIENCE = 'https://api.example.test';
-
-function env(server: JwksServer, extra: Record<string, string>): Record<string, string> {
-  return {
-    BETTER_AUTH_URL: ISSUER,
-    JWT_AUDIENCE: AUDIENCE,
-    JWKS_URL: server.url,
-    JWT_ALGORITHMS: 'EdDSA',
-    JWKS_CACHE_TTL_SECONDS: '1',
-    JWKS_COOLDOWN_SECONDS: '0',
-    JWKS_TIMEOUT_MS: '1000',
-    ...extra,
-  };
-}
+/** Refreshes every second, each one really asking the key server. */
+const REFRESHING = {
+  JWKS_CACHE_TTL_SECONDS: '1',
+  JWKS_COOLDOWN_SECONDS: '0',
+  JWKS_TIMEOUT_MS: '1000',
+};
 
 function tokenFor(key: TestSigningKey): { token: string; sub: string } {
-  const sub = `user-${randomUUID()}`;
-  return { token: key.sign(claims(ISSUER, AUDIENCE, sub)), sub };
+  const token = freshToken(key);
+  return { token, sub: subOf(token) };
 }
 
 /** GETs /api/profile with `token` every 100 ms until the status is `status` (or 20 s pass). */
@@ -57,7 +48,7 @@ describe('JWKS_MAX_STALE_SECONDS', () => {
   beforeAll(async () => {
     server = await JwksServer.start();
     server.setKeys([key.jwk()]);
-    api = await startTestApp(env(server, { JWKS_MAX_STALE_SECONDS: '8' }));
+    api = await startTestApp(jwksAppEnv(server, { ...REFRESHING, JWKS_MAX_STALE_SECONDS: '8' }));
   });
 
   afterAll(async () => {
@@ -97,48 +88,38 @@ describe('JWKS_MAX_STALE_SECONDS', () => {
 });
 
 describe('the verified-token cache across JWKS refreshes', () => {
-  let server: JwksServer;
-  let api: TestApp | undefined;
-
-  beforeAll(async () => {
-    server = await JwksServer.start();
-  });
-
+  const jwks = new JwksAppPerTest(REFRESHING);
+  beforeAll(() => jwks.open());
   afterEach(async () => {
-    await api?.close();
-    api = undefined;
-    server.behave({ kind: 'ok' });
+    await jwks.closeApp();
     jest.restoreAllMocks();
   });
-
-  afterAll(async () => {
-    await server.close();
-  });
+  afterAll(() => jwks.close());
 
   it('survives refreshes that find the same key: cached tokens are not verified again', async () => {
     const key = TestSigningKey.generate();
-    server.setKeys([key.jwk()]);
-    api = await startTestApp(env(server, {}));
+    jwks.server.setKeys([key.jwk()]);
+    const api = await jwks.startApp();
     const user = tokenFor(key);
     expectAccepted(await api.http.get('/api/profile', { token: user.token }), user.sub);
 
     // Observed, not replaced: each call to findKey is a token verified against the key set.
     const lookups = jest.spyOn(api.app.get(JwksKeyStore), 'findKey');
-    server.resetCounters();
-    await fetchedMoreThan(server, 2, api.http, user.token);
+    jwks.server.resetCounters();
+    await fetchedMoreThan(jwks.server, 2, api.http, user.token);
     expectAccepted(await api.http.get('/api/profile', { token: user.token }), user.sub);
     expect(lookups).not.toHaveBeenCalled();
   });
 
   it('ends cached tokens when a refresh finds other material under the same kid', async () => {
     const key = TestSigningKey.generate();
-    server.setKeys([key.jwk()]);
-    api = await startTestApp(env(server, {}));
+    jwks.server.setKeys([key.jwk()]);
+    const api = await jwks.startApp();
     const user = tokenFor(key);
     expectAccepted(await api.http.get('/api/profile', { token: user.token }), user.sub);
 
     const impostor = TestSigningKey.generate('Ed25519', key.kid);
-    server.setKeys([impostor.jwk()]);
+    jwks.server.setKeys([impostor.jwk()]);
     const refused = await profileUntil(api.http, user.token, 401);
     expectRefused(api, refused, {
       reason: 'signature verification failed',

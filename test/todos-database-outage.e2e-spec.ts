@@ -3,7 +3,6 @@ import { DatabaseLink } from './support/database-link';
 import { HttpClient } from './support/http';
 import { expectProblem } from './support/problem';
 import { startTestApp, TestApp } from './support/test-app';
-import { testDatabaseUrl } from './support/test-env';
 
 /** The pool reconnects on demand, not instantly: how long the API may take to serve again. */
 const RECONNECT_LIMIT_MS = 15_000;
@@ -15,15 +14,9 @@ let api: TestApp;
 let http: HttpClient;
 
 beforeAll(async () => {
-  const database = new URL(testDatabaseUrl());
-  link = await DatabaseLink.open({ host: database.hostname, port: Number(database.port) });
-  database.hostname = '127.0.0.1';
-  database.port = String(link.port);
+  link = await DatabaseLink.toTestDatabase();
   issuer = await BetterAuthIssuer.start();
-  api = await startTestApp({
-    BETTER_AUTH_URL: issuer.url,
-    DATABASE_URL: database.toString(),
-  });
+  api = await startTestApp({ BETTER_AUTH_URL: issuer.url, DATABASE_URL: link.url });
   http = api.http.as((await issuer.createUser()).jwt);
 });
 

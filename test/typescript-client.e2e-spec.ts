@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { BetterAuthIssuer } from './support/better-auth-issuer';
 import { DatabaseLink } from './support/database-link';
 import { startTestApp, TestApp } from './support/test-app';
-import { testDatabaseUrl } from './support/test-env';
 
 /**
  * Better Auth's own browser client (with the jwtClient plugin) run in Node: a cookie jar stands in
@@ -232,12 +231,9 @@ describe('The TypeScript client while the database is down', () => {
   let api: TestApp;
 
   beforeAll(async () => {
-    const database = new URL(testDatabaseUrl());
-    link = await DatabaseLink.open({ host: database.hostname, port: Number(database.port) });
-    database.hostname = '127.0.0.1';
-    database.port = String(link.port);
+    link = await DatabaseLink.toTestDatabase();
     issuer = await BetterAuthIssuer.start();
-    api = await startTestApp({ BETTER_AUTH_URL: issuer.url, DATABASE_URL: database.toString() });
+    api = await startTestApp({ BETTER_AUTH_URL: issuer.url, DATABASE_URL: link.url });
   });
 
   afterAll(async () => {

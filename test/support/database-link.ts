@@ -1,4 +1,5 @@
 import { createServer, Server, Socket } from 'node:net';
+import { testDatabaseUrl } from './test-env';
 
 /**
  * A loopback TCP proxy in front of the test PostgreSQL. Taking it down is what the app sees when
@@ -14,14 +15,20 @@ export class DatabaseLink {
     private listenPort: number,
   ) {}
 
-  static async open(target: { host: string; port: number }): Promise<DatabaseLink> {
-    const link = new DatabaseLink(target, 0);
+  /** A link in front of the test database (TEST_DATABASE_URL). */
+  static async toTestDatabase(): Promise<DatabaseLink> {
+    const database = new URL(testDatabaseUrl());
+    const link = new DatabaseLink({ host: database.hostname, port: Number(database.port) }, 0);
     await link.up();
     return link;
   }
 
-  get port(): number {
-    return this.listenPort;
+  /** The test database's URL through this link (its port stays the same across down and up). */
+  get url(): string {
+    const database = new URL(testDatabaseUrl());
+    database.hostname = '127.0.0.1';
+    database.port = String(this.listenPort);
+    return database.toString();
   }
 
   async up(): Promise<void> {
