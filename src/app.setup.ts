@@ -12,14 +12,15 @@ import { unreadableBody } from './common/body-encoding';
 import { clientErrorHandler } from './common/client-error-handler';
 import { drainOnClose, MAX_DRAIN_MS } from './common/http-drain';
 import { inheritedKeys } from './common/inherited-keys';
-import { addSecurityHeaders } from './common/security-headers';
+import { securityHeaders } from './common/security-headers';
 import { jsonNestsDeeperThan, MAX_JSON_DEPTH } from './common/json-depth';
 import { createRootLogger, PinoNestLogger } from './common/logger';
 import { sendProblem } from './common/problem-details.filter';
-import { ApiTag, describeTags, setupSwagger } from './common/swagger';
+import { ApiTag, describeTags, DOCS_PATH, setupSwagger } from './common/swagger';
 import { RequestValidationException } from './common/common.errors';
 import { AppConfig } from './config/app-config';
 import { MetricsService } from './metrics/metrics.service';
+import type { Tracing } from './tracing';
 
 /** The groups of operations in the OpenAPI document, in the order Swagger UI shows them. */
 const API_TAGS: ApiTag[] = [
@@ -87,6 +88,8 @@ export interface CreateAppOptions {
    * the database or the key server. `npm run openapi` writes the committed document this way.
    */
   preview?: boolean;
+  /** Tracing, when main.ts started it: log lines get the trace context, shutdown flushes spans. */
+  tracing?: Tracing;
 }
 
 /** Builds the app exactly as `npm start` runs it; e2e tests call this too. */
@@ -94,7 +97,8 @@ export async function createApp(
   config: AppConfig,
   options: CreateAppOptions = {},
 ): Promise<NestFastifyApplication> {
-  const logger = options.logger ?? createRootLogger(config.logLevel);
+  const tracing = options.tracing;
+  const logger = options.logger ?? createRootLogger(config.logLevel, tracing?.logFields);
   const adapter = new FastifyAdapter({
     loggerInstance: logger,
     logController: new AccessLogController({ requestIdLogLabel: 'requestId' }),
@@ -139,8 +143,22 @@ export async function createApp(
     preview: options.preview ?? false,
   });
   await configureApp(app, config);
+  if (tracing) flushSpansOnClose(app, tracing);
   if (!options.preview) await app.init();
   return app;
+}
+
+/**
+ * Exports the last spans once the server has closed (Fastify runs hooks added before it is ready
+ * after its own, which waits for the requests in flight), within a bounded time.
+ */
+function flushSpansOnClose(app: NestFastifyApplication, tracing: Tracing): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.addHook('onClose', async () => {
+    if (!(await tracing.shutdown())) {
+      fastify.log.warn('shutdown: spans not exported within the limit were dropped');
+    }
+  });
 }
 
 /** What every app instance gets: prefix, security headers, CORS, errors, docs, shutdown. */
@@ -153,7 +171,11 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
   // and the process that shut down cleanly reports "killed by SIGTERM".
   app.enableShutdownHooks(['SIGTERM', 'SIGINT'], { useProcessExit: true });
 
+  // The headers every answer gets (errors and 404s too), in one hook: the request id, and the
+  // security headers, computed once.
+  const { api, documents } = await securityHeaders();
   fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.headers(request.url.startsWith(DOCS_PATH) ? documents : api);
     void reply.header('x-request-id', request.id);
     done();
   });
@@ -189,7 +211,6 @@ async function configureApp(app: NestFastifyApplication, config: AppConfig): Pro
     );
   });
 
-  await addSecurityHeaders(fastify);
   const corsOrigins = new Set(config.http.corsOrigins);
   app.enableCors({
     // A function, not the list: with a list, @fastify/cors still sends the credentials and

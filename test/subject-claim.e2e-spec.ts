@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { expectRefused, tokenSecrets } from './support/auth-assertions';
+import { JWKS_AUDIENCE, JWKS_ISSUER, jwksAppEnv } from './support/jwks-app';
 import { claims, JwksServer, TestSigningKey } from './support/jwks-server';
 import { startTestApp, TestApp } from './support/test-app';
 import { testDatabaseUrl } from './support/test-env';
@@ -11,25 +12,18 @@ import { testDatabaseUrl } from './support/test-env';
  * string, must be refused with 401 before any database work: never a 500, never a row.
  */
 
-const ISSUER = 'https://issuer.example.test';
-const AUDIENCE = 'https://api.example.test';
-
 describe('the sub claim', () => {
   const key = TestSigningKey.generate();
   let server: JwksServer;
   let api: TestApp;
   let db: Client;
 
-  const tokenFor = (sub: string) => key.sign(claims(ISSUER, AUDIENCE, sub));
+  const tokenFor = (sub: string) => key.sign(claims(JWKS_ISSUER, JWKS_AUDIENCE, sub));
 
   beforeAll(async () => {
     server = await JwksServer.start();
     server.setKeys([key.jwk()]);
-    api = await startTestApp({
-      BETTER_AUTH_URL: ISSUER,
-      JWT_AUDIENCE: AUDIENCE,
-      JWKS_URL: server.url,
-    });
+    api = await startTestApp(jwksAppEnv(server));
     db = new Client({ connectionString: testDatabaseUrl() });
     await db.connect();
   });

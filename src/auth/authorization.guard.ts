@@ -1,6 +1,7 @@
 import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { FastifyRequest } from 'fastify';
+import { PerRoute } from '../common/per-route';
 import {
   AccessTokenNotAllowedException,
   InsufficientScopeException,
@@ -37,12 +38,21 @@ interface RouteRules {
  */
 @Injectable()
 export class AuthorizationGuard implements CanActivate {
-  private readonly rules = new WeakMap<object, RouteRules>();
+  private readonly rules = new PerRoute<RouteRules>((context) => {
+    const targets = [context.getHandler(), context.getClass()];
+    const read = <T>(key: string) => this.reflector.getAllAndOverride<T | undefined>(key, targets);
+    return {
+      isPublic: read<boolean>(IS_PUBLIC_KEY) === true,
+      roles: read<string[]>(ROLES_KEY),
+      scopes: read<string[]>(SCOPES_KEY),
+      organizationRoles: read<string[]>(ORG_ROLES_KEY),
+    };
+  });
 
   constructor(private readonly reflector: Reflector) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const rules = this.rulesFor(context);
+    const rules = this.rules.get(context);
     if (rules.isPublic) return true;
     const request = context.switchToHttp().getRequest<RequestWithUser>();
     try {
@@ -56,24 +66,6 @@ export class AuthorizationGuard implements CanActivate {
       throw error;
     }
     return true;
-  }
-
-  private rulesFor(context: ExecutionContext): RouteRules {
-    const handler = context.getHandler();
-    let rules = this.rules.get(handler);
-    if (!rules) {
-      const targets = [handler, context.getClass()];
-      const read = <T>(key: string) =>
-        this.reflector.getAllAndOverride<T | undefined>(key, targets);
-      rules = {
-        isPublic: read<boolean>(IS_PUBLIC_KEY) === true,
-        roles: read<string[]>(ROLES_KEY),
-        scopes: read<string[]>(SCOPES_KEY),
-        organizationRoles: read<string[]>(ORG_ROLES_KEY),
-      };
-      this.rules.set(handler, rules);
-    }
-    return rules;
   }
 }
 

@@ -2,6 +2,7 @@ import { ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { FastifyReply, FastifyRequest } from 'fastify';
+import { PerRoute } from '../common/per-route';
 import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
 import { AuthRefusalLog } from './auth-refusal-log';
 import { MissingTokenException, TokenOutsideTimeWindowException } from './auth.errors';
@@ -12,6 +13,9 @@ import { IS_OPTIONAL_AUTH_KEY } from './decorators/optional-auth.decorator';
 import { IS_PUBLIC_KEY } from './decorators/public.decorator';
 import { JWT_STRATEGY } from './jwt.strategy';
 
+/** Whether a route needs a token: @Public() never, @OptionalAuth() when one is sent. */
+type RouteMode = 'public' | 'optional' | 'required';
+
 /**
  * The global guard (registered as APP_GUARD): deny by default, so a route added tomorrow is
  * protected without anyone remembering to protect it. Only @Public() opens a route.
@@ -21,6 +25,13 @@ import { JWT_STRATEGY } from './jwt.strategy';
  */
 @Injectable()
 export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
+  private readonly routeModes = new PerRoute<RouteMode>((context) => {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return 'public';
+    if (this.reflector.getAllAndOverride<boolean>(IS_OPTIONAL_AUTH_KEY, targets)) return 'optional';
+    return 'required';
+  });
+
   constructor(
     private readonly reflector: Reflector,
     private readonly failedAuthLimiter: FailedAuthLimiter,
@@ -31,17 +42,13 @@ export class JwtAuthGuard extends AuthGuard(JWT_STRATEGY) {
   }
 
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC_KEY, targets)) return true;
-    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const mode = this.routeModes.get(context);
+    if (mode === 'public') return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
     // The answer is one user's data: neither a shared cache nor the browser's may keep it.
-    void context.switchToHttp().getResponse<FastifyReply>().header('cache-control', 'no-store');
-    if (
-      this.reflector.getAllAndOverride<boolean>(IS_OPTIONAL_AUTH_KEY, targets) &&
-      !hasAuthorizationHeader(request)
-    ) {
-      return true;
-    }
+    void http.getResponse<FastifyReply>().header('cache-control', 'no-store');
+    if (mode === 'optional' && !hasAuthorizationHeader(request)) return true;
     try {
       return (await super.canActivate(context)) as boolean;
     } catch (error) {

@@ -10,6 +10,8 @@ interface CacheEntry {
   readonly validFrom: number;
   /** Epoch ms after which the entry is dropped: the token's `exp` plus tolerance, or the max age. */
   readonly validUntil: number;
+  /** Hit since the entry was stored or last spared by an eviction (see `evictOne`). */
+  used: boolean;
 }
 
 /** Tokens longer than this are verified every time rather than held in memory. */
@@ -19,14 +21,16 @@ const MAX_CACHED_TOKEN_LENGTH = 4096;
  * Remembers tokens that passed every check so a client reusing its token (Better Auth tokens
  * live 15 minutes) skips the signature check. A hit needs the exact token string, so a changed
  * byte is a miss; only fully verified tokens are stored, so the cache cannot admit a token that
- * verification would refuse. Bounded by an LRU limit.
+ * verification would refuse. Bounded by a least-recently-used limit, kept the CLOCK way (a hit
+ * marks its entry; eviction moves marked entries to the young end instead of dropping them), so
+ * a hit writes one field rather than moving its entry in the map.
  *
  * The map is keyed by the signature segment and the entry holds the whole token, which a hit
  * must equal. Hashing a ~90-character signature instead of the ~700-character token is most of
  * what a hit costs (the token string is new on every request, so its hash is never cached).
  */
 export class VerifiedTokenCache {
-  /** Signature segment → entry; Map order is the LRU order (oldest first). */
+  /** Signature segment → entry; Map order is insertion order, the oldest first. */
   private readonly entries = new Map<string, CacheEntry>();
 
   constructor(
@@ -49,8 +53,7 @@ export class VerifiedTokenCache {
       this.entries.delete(slot);
       return undefined;
     }
-    this.entries.delete(slot);
-    this.entries.set(slot, entry);
+    entry.used = true;
     return entry.user;
   }
 
@@ -61,11 +64,28 @@ export class VerifiedTokenCache {
     const validUntil = Math.min(timing.expiresAtMs, now + this.maxAgeMs);
     if (validUntil <= now) return;
     const slot = signatureOf(token);
-    if (!this.entries.delete(slot) && this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+    if (!this.entries.delete(slot) && this.entries.size >= this.maxEntries) this.evictOne();
+    this.entries.set(slot, {
+      token,
+      user,
+      key,
+      validFrom: timing.validFromMs,
+      validUntil,
+      used: false,
+    });
+  }
+
+  /**
+   * Drops the oldest entry not hit since it was stored or last spared; the hit ones met on the way
+   * are spared once (unmarked and moved to the young end). Every entry is visited at most twice.
+   */
+  private evictOne(): void {
+    for (const [slot, entry] of this.entries) {
+      this.entries.delete(slot);
+      if (!entry.used) return;
+      entry.used = false;
+      this.entries.set(slot, entry);
     }
-    this.entries.set(slot, { token, user, key, validFrom: timing.validFromMs, validUntil });
   }
 }
 

@@ -26,21 +26,18 @@ export const MAX_IDLE_GRACE_MS = 2_000;
 export function drainOnClose(fastify: FastifyInstance, limitMs: number): void {
   // Whether a response is the last one its connection owes is decided by arrival order, not by
   // how many are in flight: pipelined requests finish in any order, and a count taken when one of
-  // them is sent may still include a sibling whose answer is already written.
-  const latestOnSocket = new WeakMap<object, number>();
-  const arrival = new WeakMap<object, number>();
+  // them is sent may still include a sibling whose answer is already written. Each socket's
+  // latest request is kept (one map update per request, no entry per request).
+  const latestOnSocket = new WeakMap<object, object>();
   let closing = false;
 
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const socket = request.raw.socket;
-    const position = (latestOnSocket.get(socket) ?? 0) + 1;
-    latestOnSocket.set(socket, position);
-    arrival.set(request.raw, position);
+    latestOnSocket.set(request.raw.socket, request.raw);
     done();
   });
   fastify.addHook('onSend', (request, reply, payload, done) => {
     if (!closing) return done(null, payload);
-    if (arrival.get(request.raw) === latestOnSocket.get(request.raw.socket)) {
+    if (latestOnSocket.get(request.raw.socket) === request.raw) {
       void reply.header('connection', 'close');
     } else {
       // Fastify marks every request that arrives while closing with `Connection: close`; on a

@@ -2,10 +2,14 @@ import { LoggerService } from '@nestjs/common';
 import pino, { Logger } from 'pino';
 import { LogLevel } from '../config/app-config';
 
-/** The process-wide pino logger (JSON lines), shared by Fastify and Nest. */
-export function createRootLogger(level: LogLevel): Logger {
+/**
+ * The process-wide pino logger (JSON lines), shared by Fastify and Nest. `mixin` adds fields to
+ * every line (the trace context, when tracing is on).
+ */
+export function createRootLogger(level: LogLevel, mixin?: () => object): Logger {
   return pino({
     level,
+    mixin,
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     // Defence in depth: handlers never log headers, but if one ever does, credentials stay out.

@@ -1,5 +1,5 @@
 import helmet, { FastifyHelmetOptions } from '@fastify/helmet';
-import Fastify, { FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
 
 /** Security headers: helmet's defaults, with a CSP that lets Swagger UI render. */
 const HELMET_OPTIONS: FastifyHelmetOptions = {
@@ -18,6 +18,21 @@ const HELMET_OPTIONS: FastifyHelmetOptions = {
   },
 };
 
+/**
+ * Helmet headers that only act on an HTML document a browser renders (DNS prefetching of its
+ * links, its agent cluster) or on browsers and plug-ins long gone (IE's download prompt, Flash
+ * and Acrobat cross-domain policies, the retired XSS auditor that `X-XSS-Protection: 0` turns
+ * off). The HTML here is Swagger UI under /docs, which keeps them; on a JSON answer they do
+ * nothing but add bytes to every response.
+ */
+const HTML_ONLY = new Set([
+  'origin-agent-cluster',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+]);
+
 /** What Fastify itself puts on the probe's response. */
 const NOT_FROM_HELMET = new Set([
   'content-type',
@@ -27,6 +42,17 @@ const NOT_FROM_HELMET = new Set([
   'keep-alive',
 ]);
 
+export interface SecurityHeaders {
+  /** For Swagger UI and its assets: every header helmet sets. */
+  readonly documents: Readonly<Record<string, string>>;
+  /**
+   * For every other answer (JSON, problem+json, 404s): the ones that protect a response a
+   * browser may be tricked into loading, framing or sniffing (CSP, HSTS, nosniff, framing,
+   * referrer and cross-origin policies).
+   */
+  readonly api: Readonly<Record<string, string>>;
+}
+
 /**
  * The headers @fastify/helmet sets with HELMET_OPTIONS, computed once. The plugin builds helmet's
  * middleware anew on every request, parsing the CSP each time, a cost every request would pay.
@@ -34,28 +60,22 @@ const NOT_FROM_HELMET = new Set([
  * instance, and every reply copies the result (onRequest, like the plugin: errors and 404s get
  * them too).
  */
-async function securityHeaders(options: FastifyHelmetOptions): Promise<Record<string, string>> {
+export async function securityHeaders(): Promise<SecurityHeaders> {
   const probe = Fastify();
-  await probe.register(helmet, options);
+  await probe.register(helmet, HELMET_OPTIONS);
   probe.get('/', () => '');
   const response = await probe.inject({ method: 'GET', url: '/' });
   await probe.close();
-  const headers: Record<string, string> = {};
+  const documents: Record<string, string> = {};
+  const api: Record<string, string> = {};
   for (const [name, value] of Object.entries(response.headers)) {
-    if (!NOT_FROM_HELMET.has(name) && typeof value === 'string') headers[name] = value;
+    if (NOT_FROM_HELMET.has(name) || typeof value !== 'string') continue;
+    documents[name] = value;
+    if (!HTML_ONLY.has(name)) api[name] = value;
   }
   // Fail closed: a helmet upgrade that changed how it sets headers must not drop them silently.
-  if (!headers['content-security-policy'] || !headers['x-content-type-options']) {
+  if (!api['content-security-policy'] || !api['x-content-type-options']) {
     throw new Error('@fastify/helmet set no security headers on the probe response');
   }
-  return headers;
-}
-
-/** Every response (errors and 404s included) carries the security headers. */
-export async function addSecurityHeaders(fastify: FastifyInstance): Promise<void> {
-  const headers = await securityHeaders(HELMET_OPTIONS);
-  fastify.addHook('onRequest', (_request, reply, done) => {
-    void reply.headers(headers);
-    done();
-  });
+  return { documents, api };
 }

@@ -20,6 +20,9 @@ export function describeTags(tags: ApiTag[]): OpenApiPostProcessor {
   };
 }
 
+/** Where Swagger UI and the OpenAPI document are served, below no prefix. */
+export const DOCS_PATH = '/docs';
+
 /**
  * Serves Swagger UI at /docs and the OpenAPI 3 document at /docs/json. Features pass their own
  * post-processing in, so this file needs to know none of them.
@@ -45,9 +48,9 @@ export function setupSwagger(
     .build();
   const document = SwaggerModule.createDocument(app, config, { extraModels: [ProblemDto] });
   for (const postProcess of postProcessors) postProcess(document);
-  SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: 'docs/json',
-    yamlDocumentUrl: 'docs/yaml',
+  SwaggerModule.setup(DOCS_PATH.slice(1), app, document, {
+    jsonDocumentUrl: `${DOCS_PATH.slice(1)}/json`,
+    yamlDocumentUrl: `${DOCS_PATH.slice(1)}/yaml`,
     // PKCE for the OAuth 2.0 authorization-code flow, when the document declares one.
     swaggerOptions: {
       persistAuthorization: true,

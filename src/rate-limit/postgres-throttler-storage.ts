@@ -9,6 +9,8 @@ import { DataSource } from 'typeorm';
 export const FLUSH_INTERVAL_MS = 250;
 
 interface Bucket {
+  /** The key as stored in PostgreSQL (storedKey), computed once per bucket, not per hit. */
+  stored: string;
   windowStart: number;
   windowEnd: number;
   /** Hits counted here and not yet sent to PostgreSQL. */
@@ -29,9 +31,10 @@ interface CounterRow {
 }
 
 /**
- * The key as stored, here and in PostgreSQL: sha256 in base64url, 43 characters of
- * [A-Za-z0-9_-] whatever the caller put in it (a user id, an address), so no key can be too
- * long for the index or hold a byte PostgreSQL refuses, and memory per bucket is bounded.
+ * The key as stored in PostgreSQL: sha256 in base64url, 43 characters of [A-Za-z0-9_-] whatever
+ * the caller put in it (a user id, an address), so no key can be too long for the index or hold
+ * a byte PostgreSQL refuses. In memory the buckets are found by the caller's key itself, already
+ * bounded (a token's `sub` has at most 255 characters), and hold the hash: a hit costs no hash.
  */
 export function storedKey(key: string): string {
   return createHash('sha256').update(key).digest('base64url');
@@ -83,12 +86,12 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplication
     limit: number,
     blockDuration: number,
   ): Promise<ThrottlerStorageRecord> {
-    const key = storedKey(rawKey);
     const now = Date.now();
     const windowStart = Math.floor(now / ttl) * ttl;
-    let bucket = this.buckets.get(key);
+    let bucket = this.buckets.get(rawKey);
     if (!bucket || bucket.windowStart !== windowStart) {
       bucket = {
+        stored: bucket?.stored ?? storedKey(rawKey),
         windowStart,
         windowEnd: windowStart + ttl,
         pending: 0,
@@ -97,7 +100,7 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplication
         blockedUntil: bucket?.blockedUntil ?? 0,
         localOnly: bucket?.localOnly ?? false,
       };
-      this.buckets.set(key, bucket);
+      this.buckets.set(rawKey, bucket);
     }
     const timeToExpire = Math.ceil((bucket.windowEnd - now) / 1000);
     if (bucket.blockedUntil > now) {
@@ -153,11 +156,11 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplication
     const now = Date.now();
     this.prune(now);
     const batch: [string, Bucket][] = [];
-    for (const [key, bucket] of this.buckets) {
+    for (const bucket of this.buckets.values()) {
       if (bucket.pending > 0 && !bucket.localOnly) {
         bucket.sending = bucket.pending;
         bucket.pending = 0;
-        batch.push([key, bucket]);
+        batch.push([bucket.stored, bucket]);
       }
     }
     if (batch.length === 0 || !this.dataSource.isInitialized) {

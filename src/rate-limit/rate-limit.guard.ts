@@ -16,6 +16,7 @@ import {
 } from '@nestjs/throttler/dist/throttler.constants';
 import { FastifyReply, FastifyRequest } from 'fastify';
 import { AuthenticatedUser } from '../auth/authenticated-user';
+import { PerRoute } from '../common/per-route';
 import { AppConfigService } from '../config/app-config.service';
 import { clientIp } from './client-ip';
 import { RateLimitMetrics } from './rate-limit.metrics';
@@ -43,7 +44,15 @@ export const rateLimitKey = {
  */
 @Injectable()
 export class RateLimitGuard extends ThrottlerGuard {
-  private readonly routeModes = new WeakMap<object, RouteMode>();
+  private readonly routeModes = new PerRoute<RouteMode>((context) => {
+    const targets = [context.getHandler(), context.getClass()];
+    const has = (key: string) =>
+      this.reflector.getAllAndOverride<unknown>(key + THROTTLER_NAME, targets) !== undefined;
+    if (this.reflector.getAllAndOverride<boolean>(THROTTLER_SKIP + THROTTLER_NAME, targets)) {
+      return 'skip';
+    }
+    return has(THROTTLER_LIMIT) || has(THROTTLER_TTL) ? 'custom' : 'standard';
+  });
 
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
@@ -62,7 +71,7 @@ export class RateLimitGuard extends ThrottlerGuard {
    * still go through the base class.
    */
   override async canActivate(context: ExecutionContext): Promise<boolean> {
-    const mode = this.routeMode(context);
+    const mode = this.routeModes.get(context);
     if (mode === 'skip') return true;
     const http = context.switchToHttp();
     const request = http.getRequest<RequestWithUser>();
@@ -81,7 +90,7 @@ export class RateLimitGuard extends ThrottlerGuard {
     const { ttlSeconds, userLimit, anonymousLimit } = this.config.throttle;
     const limit = request.user ? userLimit : anonymousLimit;
     const ttl = ttlSeconds * 1000;
-    const key = await this.getTracker(request as unknown as Record<string, unknown>);
+    const key = this.trackerOf(request);
     const record = await this.storageService.increment(key, ttl, limit, ttl, THROTTLER_NAME);
     if (record.isBlocked) {
       void reply.header('retry-after', String(record.timeToBlockExpire));
@@ -96,23 +105,6 @@ export class RateLimitGuard extends ThrottlerGuard {
     return true;
   }
 
-  private routeMode(context: ExecutionContext): RouteMode {
-    const handler = context.getHandler();
-    let mode = this.routeModes.get(handler);
-    if (mode === undefined) {
-      const targets = [handler, context.getClass()];
-      const has = (key: string) =>
-        this.reflector.getAllAndOverride<unknown>(key + THROTTLER_NAME, targets) !== undefined;
-      mode = this.reflector.getAllAndOverride<boolean>(THROTTLER_SKIP + THROTTLER_NAME, targets)
-        ? 'skip'
-        : has(THROTTLER_LIMIT) || has(THROTTLER_TTL)
-          ? 'custom'
-          : 'standard';
-      this.routeModes.set(handler, mode);
-    }
-    return mode;
-  }
-
   static limitFor(config: AppConfigService) {
     return (context: ExecutionContext): number =>
       context.switchToHttp().getRequest<RequestWithUser>().user
@@ -121,12 +113,13 @@ export class RateLimitGuard extends ThrottlerGuard {
   }
 
   protected override getTracker(request: Record<string, unknown>): Promise<string> {
-    const typed = request as unknown as RequestWithUser;
-    return Promise.resolve(
-      typed.user
-        ? rateLimitKey.user(typed.user.id)
-        : rateLimitKey.ip(clientIp(typed, this.config.throttle.ipv6Prefix)),
-    );
+    return Promise.resolve(this.trackerOf(request as unknown as RequestWithUser));
+  }
+
+  private trackerOf(request: RequestWithUser): string {
+    return request.user
+      ? rateLimitKey.user(request.user.id)
+      : rateLimitKey.ip(clientIp(request, this.config.throttle.ipv6Prefix));
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string): string {
