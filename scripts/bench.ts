@@ -1,6 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -68,6 +76,13 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((done) => server.close(done));
   return port;
+}
+
+/** The Node flags `npm start` gives the app (package.json), so the bench runs what users run. */
+function startFlags(): string[] {
+  const manifest = readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8');
+  const { scripts } = JSON.parse(manifest) as { scripts: Record<string, string> };
+  return scripts.start.split(' ').filter((word) => word.startsWith('--'));
 }
 
 /**
@@ -267,7 +282,11 @@ async function main(): Promise<number> {
 
     const appPort = await freePort();
     const profDir = join(temp, 'cpu-prof');
-    const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // BENCH_APP_NODE_ARGS comes after the start flags, so it can override them.
+    const nodeArgs = [
+      ...startFlags(),
+      ...(process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ];
     if (CPU_PROF) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
     const app = await ServerProcess.start({
       args: [...nodeArgs, mainPath],
