@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres';
 import { BenchIssuer, startIssuer } from './bench/issuer';
 import { LoadRequest, LoadResult, LoadSpec, runLoad, startLoad } from './bench/load';
+import { startOtlpSink } from './bench/otlp-sink';
 import { summariseProfile } from './bench/profile-summary';
 import { ServerProcess } from './bench/server-process';
 
@@ -26,7 +27,8 @@ import { ServerProcess } from './bench/server-process';
  * BENCH_DURATION sets the seconds per measured run. `--cpu-prof` also profiles the app and
  * prints where its CPU time went; BENCH_APP_NODE_ARGS adds Node flags to the app (e.g.
  * `--trace-gc`, whose lines go to the app log kept with `--keep-temp`). BENCH_METRICS=off runs
- * the app with METRICS_PORT=0, to compare with metrics on.
+ * the main app with METRICS_PORT=0. The cost of metrics and of tracing is measured at the end,
+ * on fresh apps that differ only in them.
  */
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -214,6 +216,89 @@ async function flood(app: ServerProcess, issuer: BenchIssuer, users: User[]) {
   return { without, during, attack: attackResult, fetches, limit };
 }
 
+interface CostRow {
+  app: string;
+  measured: Awaited<ReturnType<typeof measure>>;
+}
+
+/**
+ * What metrics and tracing cost: GET /api/todos at 32 connections on fresh apps, one after the
+ * other, that differ only in them: both off, metrics on (the default), metrics and tracing on
+ * (every request sampled, spans sent over OTLP/HTTP protobuf to a sink that discards them).
+ */
+async function observabilityCost(
+  startApp: (name: string, env: Record<string, string>) => Promise<ServerProcess>,
+  users: User[],
+): Promise<CostRow[]> {
+  const sink = await startOtlpSink();
+  const variants: [string, Record<string, string>][] = [
+    ['metrics off, tracing off', { METRICS_PORT: '0' }],
+    ['metrics on, tracing off', {}],
+    ['metrics on, tracing on', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }],
+  ];
+  const rows: CostRow[] = [];
+  try {
+    for (const [name, env] of variants) {
+      const server = await startApp(name.replace(/[^a-z]+/g, '-'), env);
+      const spec = (durationSeconds: number): LoadSpec => ({
+        url: server.url,
+        connections: 32,
+        durationSeconds,
+        requests: requestsFor('todos', users),
+      });
+      await runLoad(spec(WARMUP));
+      const measured = await measure(server, spec(DURATION));
+      rows.push({ app: name, measured });
+      const r = measured.result;
+      log(
+        `  cost: ${name.padEnd(24)} ${String(r.requestsPerSecond).padStart(6)} req/s  ` +
+          `p99 ${fixed(r.p99)} ms  non-2xx ${r.bad}  CPU ${fixed(measured.cpuUsPerRequest, 0)} µs/req`,
+      );
+      const exit = await server.stop();
+      if (exit !== 'SIGTERM' && exit !== 'exit 0')
+        throw new Error(`${name}: app stopped with ${exit}`);
+    }
+    const { requests, bytes } = sink.received();
+    log(`  cost: the OTLP sink received ${requests} exports, ${fixed(bytes / 1048576, 1)} MiB`);
+  } finally {
+    await sink.close();
+  }
+  return rows;
+}
+
+/** The cost table: each app, then each feature's on ÷ off ratio of req/s and of CPU per response. */
+function reportCost(rows: CostRow[]): void {
+  const [none, metrics, tracing] = rows;
+  const ratio = (name: string, on: CostRow, off: CostRow) => [
+    name,
+    '',
+    fixed(on.measured.result.requestsPerSecond / off.measured.result.requestsPerSecond),
+    '',
+    '',
+    fixed(on.measured.cpuUsPerRequest / off.measured.cpuUsPerRequest),
+  ];
+  log(
+    `\nCost of metrics and tracing (GET /api/todos @32, a fresh app each, one after the other):\n`,
+  );
+  log(
+    table(
+      ['app', 'req/s', 'req/s ratio', 'p99 ms', 'non-2xx', 'CPU µs/req (ratio)'],
+      [
+        ...rows.map(({ app, measured }) => [
+          app,
+          String(measured.result.requestsPerSecond),
+          '',
+          fixed(measured.result.p99),
+          String(measured.result.bad),
+          fixed(measured.cpuUsPerRequest, 0),
+        ]),
+        ratio('metrics on ÷ off', metrics, none),
+        ratio('tracing on ÷ off (metrics on)', tracing, metrics),
+      ],
+    ),
+  );
+}
+
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
@@ -280,7 +365,35 @@ async function main(): Promise<number> {
     cleanups.push(() => reference.stop());
     const fetchesBeforeApp = issuer.jwksFetches();
 
-    const appPort = await freePort();
+    /** The product as the bench runs it; `env` adds or overrides variables. */
+    const startApp = async (name: string, env: Record<string, string>, nodeArgs: string[] = []) => {
+      const port = await freePort();
+      const server = await ServerProcess.start({
+        args: [...nodeArgs, mainPath],
+        env: {
+          NODE_ENV: 'production',
+          HOST: '127.0.0.1',
+          PORT: String(port),
+          // Metrics on, as in production, on a free port.
+          METRICS_PORT: String(await freePort()),
+          DATABASE_URL: database.url,
+          BETTER_AUTH_URL: issuer.url,
+          LOG_LEVEL: 'warn',
+          JWKS_COOLDOWN_SECONDS: String(JWKS_COOLDOWN),
+          THROTTLE_USER_LIMIT: LIMIT_OFF,
+          THROTTLE_ANONYMOUS_LIMIT: LIMIT_OFF,
+          ...env,
+        },
+        port,
+        readyPath: '/api/health/ready',
+        cpus: pins.server,
+        logFile: join(temp, `${name}.log`),
+        cwd: temp,
+      });
+      cleanups.push(() => server.stop());
+      return server;
+    };
+
     const profDir = join(temp, 'cpu-prof');
     // BENCH_APP_NODE_ARGS comes after the start flags, so it can override them.
     const nodeArgs = [
@@ -288,28 +401,11 @@ async function main(): Promise<number> {
       ...(process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean),
     ];
     if (CPU_PROF) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
-    const app = await ServerProcess.start({
-      args: [...nodeArgs, mainPath],
-      env: {
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        PORT: String(appPort),
-        // Metrics on, as in production, on a free port; BENCH_METRICS=off measures without them.
-        METRICS_PORT: process.env.BENCH_METRICS === 'off' ? '0' : String(await freePort()),
-        DATABASE_URL: database.url,
-        BETTER_AUTH_URL: issuer.url,
-        LOG_LEVEL: 'warn',
-        JWKS_COOLDOWN_SECONDS: String(JWKS_COOLDOWN),
-        THROTTLE_USER_LIMIT: LIMIT_OFF,
-        THROTTLE_ANONYMOUS_LIMIT: LIMIT_OFF,
-      },
-      port: appPort,
-      readyPath: '/api/health/ready',
-      cpus: pins.server,
-      logFile: join(temp, 'app.log'),
-      cwd: temp,
-    });
-    cleanups.push(() => app.stop());
+    const app = await startApp(
+      'app',
+      process.env.BENCH_METRICS === 'off' ? { METRICS_PORT: '0' } : {},
+      nodeArgs,
+    );
     const rows: Row[] = [];
     const plan: [Scenario, Target[]][] = [
       ['health', ['product']],
@@ -352,7 +448,9 @@ async function main(): Promise<number> {
         `JWKS fetches ${floodResult.fetches}`,
     );
     const appExit = await app.stop();
+    const costs = await observabilityCost(startApp, users);
     const summary = report(rows, jwksDuringRuns, floodResult);
+    reportCost(costs);
     if (appExit !== 'SIGTERM' && appExit !== 'exit 0') summary.push(`app stopped with ${appExit}`);
     if (CPU_PROF) printProfile(profDir);
     log(

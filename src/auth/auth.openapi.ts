@@ -1,9 +1,11 @@
 import { OpenAPIObject } from '@nestjs/swagger';
 import type { ResponseObject } from '@nestjs/swagger';
 import {
+  DEPENDENCY_UNAVAILABLE_DESCRIPTION,
   ProblemHeader,
   ProblemResponse,
   problemResponse,
+  retryAfterHeader,
 } from '../common/api-problem-response.decorator';
 import { TOO_MANY_REQUESTS_DETAIL } from '../common/problem-details.filter';
 import { problemExample } from '../common/problem-example';
@@ -29,12 +31,7 @@ export const OAUTH2_SCHEME = 'oauth2';
 
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'] as const;
 
-const RETRY_AFTER: Record<string, ProblemHeader> = {
-  'Retry-After': {
-    description: 'Seconds to wait before retrying.',
-    schema: { type: 'integer', example: KEYS_RETRY_AFTER_SECONDS },
-  },
-};
+const RETRY_AFTER = retryAfterHeader(KEYS_RETRY_AFTER_SECONDS);
 
 const WWW_AUTHENTICATE: Record<string, ProblemHeader> = {
   'WWW-Authenticate': {
@@ -78,9 +75,7 @@ function authProblems(path: string): Record<string, ProblemResponse> {
       },
     },
     '503': {
-      description:
-        'A dependency is down for now; the token may be fine. Retry after Retry-After, and do ' +
-        'not sign the user out.',
+      description: DEPENDENCY_UNAVAILABLE_DESCRIPTION,
       headers: RETRY_AFTER,
       examples: {
         keysUnavailable: problemExample(

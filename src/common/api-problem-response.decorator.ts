@@ -10,6 +10,22 @@ export interface ProblemHeader {
   schema: { type: 'integer' | 'string'; example?: number | string };
 }
 
+/** Retry-After on a 429 or 503, with a typical value as its example. */
+export const retryAfterHeader = (seconds: number): Record<string, ProblemHeader> => ({
+  'Retry-After': {
+    description: 'Seconds to wait before retrying.',
+    schema: { type: 'integer', example: seconds },
+  },
+});
+
+/**
+ * The 503 of any dependency that is down (the database, the key server): one text, because an
+ * operation that needs both documents one 503 with the examples of each.
+ */
+export const DEPENDENCY_UNAVAILABLE_DESCRIPTION =
+  'A dependency is down for now; the token may be fine. Retry after Retry-After, and do ' +
+  'not sign the user out.';
+
 /** One documented error answer of one operation. */
 export interface ProblemResponse {
   description: string;

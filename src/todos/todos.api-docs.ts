@@ -1,7 +1,11 @@
 import { applyDecorators, HttpStatus } from '@nestjs/common';
 import { ApiHeader } from '@nestjs/swagger';
 import { ApiJsonBodyProblems } from '../common/api-json-body-problems.decorator';
-import { ApiProblemResponse, ProblemHeader } from '../common/api-problem-response.decorator';
+import {
+  ApiProblemResponse,
+  DEPENDENCY_UNAVAILABLE_DESCRIPTION,
+  retryAfterHeader,
+} from '../common/api-problem-response.decorator';
 import { RequestValidationException } from '../common/common.errors';
 import { ProblemExample, problemExample } from '../common/problem-example';
 import { FieldError } from '../common/problem.exception';
@@ -24,13 +28,6 @@ export const ETAG_RESPONSE_HEADER = {
   ETag: {
     description: 'The version of the todo (a strong ETag). Send it back in If-Match.',
     schema: { type: 'string', example: '"3"' },
-  },
-};
-
-const RETRY_AFTER: Record<string, ProblemHeader> = {
-  'Retry-After': {
-    description: 'Seconds to wait before retrying.',
-    schema: { type: 'integer', example: DATABASE_RETRY_AFTER_SECONDS },
   },
 };
 
@@ -74,10 +71,8 @@ const versionMismatch = (path: string) =>
 /** Every route reads the database; the auth documentation adds the key server's 503 to this. */
 const databaseUnavailable = (path: string) =>
   ApiProblemResponse(HttpStatus.SERVICE_UNAVAILABLE, {
-    description:
-      'A dependency is down for now; the token may be fine. Retry after Retry-After, and do ' +
-      'not sign the user out.',
-    headers: RETRY_AFTER,
+    description: DEPENDENCY_UNAVAILABLE_DESCRIPTION,
+    headers: retryAfterHeader(DATABASE_RETRY_AFTER_SECONDS),
     examples: {
       databaseUnavailable: problemExample(
         'The database cannot be reached',
