@@ -365,11 +365,14 @@ async function main(): Promise<number> {
     cleanups.push(() => reference.stop());
     const fetchesBeforeApp = issuer.jwksFetches();
 
-    /** The product as the bench runs it; `env` adds or overrides variables. */
+    /**
+     * The product as the bench runs it: with `npm start`'s Node flags, then `nodeArgs` (which
+     * can override them); `env` adds or overrides variables.
+     */
     const startApp = async (name: string, env: Record<string, string>, nodeArgs: string[] = []) => {
       const port = await freePort();
       const server = await ServerProcess.start({
-        args: [...nodeArgs, mainPath],
+        args: [...startFlags(), ...nodeArgs, mainPath],
         env: {
           NODE_ENV: 'production',
           HOST: '127.0.0.1',
@@ -395,11 +398,7 @@ async function main(): Promise<number> {
     };
 
     const profDir = join(temp, 'cpu-prof');
-    // BENCH_APP_NODE_ARGS comes after the start flags, so it can override them.
-    const nodeArgs = [
-      ...startFlags(),
-      ...(process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    ];
+    const nodeArgs = (process.env.BENCH_APP_NODE_ARGS ?? '').split(' ').filter(Boolean);
     if (CPU_PROF) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profDir}`);
     const app = await startApp(
       'app',
