@@ -2,7 +2,8 @@
 // `npm run test:scale`: several built app instances behind a real nginx (needs /usr/sbin/nginx);
 // not part of `npm test`, which stays Node-only.
 module.exports = {
-  testTimeout: 600000,
+  // Each test (and hook) takes well under a minute; a hang fails in 3 minutes, not 10.
+  testTimeout: 180000,
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
   rootDir: '.',

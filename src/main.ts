@@ -11,7 +11,7 @@ async function bootstrap(): Promise<void> {
   // `node dist/src/main.js` stays the one command, and with tracing off no OpenTelemetry module is
   // ever loaded.
   const tracing = config.tracing.otlpEndpoint
-    ? (await import('./tracing.js')).startTracing()
+    ? (await import('./tracing.js')).startTracing(config)
     : undefined;
   const { createApp } = await import('./app.setup.js');
   const app = await createApp(config, { tracing });

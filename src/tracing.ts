@@ -10,6 +10,7 @@ import {
   ATTR_URL_QUERY,
 } from '@opentelemetry/semantic-conventions';
 import { IncomingMessage } from 'node:http';
+import { AppConfig } from './config/app-config';
 
 /** The service name spans carry unless OTEL_SERVICE_NAME (or OTEL_RESOURCE_ATTRIBUTES) names one. */
 export const DEFAULT_SERVICE_NAME = 'todo-api';
@@ -43,7 +44,8 @@ export interface Tracing {
  *
  * Call it before anything loads http, Fastify or pg: the instrumentations patch them as they load.
  */
-export function startTracing(): Tracing {
+export function startTracing(config: AppConfig): Tracing {
+  const metricsPort = config.metrics.port;
   const sdk = new NodeSDK({
     // Merged under what the environment says, so OTEL_SERVICE_NAME still wins.
     resource: defaultResource().merge(
@@ -53,6 +55,9 @@ export function startTracing(): Tracing {
     logRecordProcessors: [],
     instrumentations: [
       new HttpInstrumentation({
+        // Prometheus's scrapes are not API traffic: a trace each would only bury the requests.
+        ignoreIncomingRequestHook: (request) =>
+          metricsPort !== 0 && request.socket.localPort === metricsPort,
         // A query string is kept out of spans as it is kept out of the access log: a client may
         // put a credential there by mistake. Headers are never recorded (no header capture is set).
         requestHook: (span, request) => {

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AppProcess } from './support/app-process';
 import { BetterAuthIssuer, IssuedUser } from './support/better-auth-issuer';
-import { Reply } from './support/http';
+import { freePort } from './support/free-port';
+import { Reply, request } from './support/http';
 import { OtlpReceiver, ReceivedSpan, SPAN_KIND } from './support/otlp-receiver';
 import { testDatabaseUrl } from './support/test-env';
 
@@ -103,8 +104,11 @@ describe('OpenTelemetry traces', () => {
   }
 
   it("exports a request's server, handler and PostgreSQL spans in one trace, and logs its trace id", async () => {
-    app = await traced();
+    const metricsPort = await freePort();
+    app = await traced({ METRICS_PORT: String(metricsPort) });
     await app.ready();
+    // A scrape before the request: its span, were there one, would be exported before the request's.
+    expect((await request(`http://127.0.0.1:${metricsPort}`, '/metrics')).status).toBe(200);
     const reply = await app.http.as(user.jwt).get('/api/todos?limit=5');
     expect(reply.status).toBe(200);
 
@@ -137,6 +141,8 @@ describe('OpenTelemetry traces', () => {
       (span) => span.scope === FASTIFY_SCOPE && span.name === 'request',
     );
     expect(fastifyRequest?.attributes['url.path']).toBe('/api/todos');
+    // Prometheus's scrapes start no trace.
+    expect(receiver.spans.filter((span) => span.attributes['url.path'] === '/metrics')).toEqual([]);
     // The access-log line is written at the end of the request, inside the same trace.
     expect(app.logs.forRequest(reply, { msg: 'request completed' })).toEqual([
       expect.objectContaining({

@@ -10,29 +10,13 @@ import {
   OrganizationAccessException,
 } from './auth.errors';
 import { AuthenticatedUser } from './authenticated-user';
+import { sessionUser as user } from './authenticated-user.fixture';
 import { AuthorizationGuard } from './authorization.guard';
 import { OptionalAuth } from './decorators/optional-auth.decorator';
 import { OrgRoles } from './decorators/org-roles.decorator';
 import { Public } from './decorators/public.decorator';
 import { Roles } from './decorators/roles.decorator';
 import { Scopes } from './decorators/scopes.decorator';
-
-function user(overrides: Partial<AuthenticatedUser> = {}): AuthenticatedUser {
-  return {
-    id: 'alice-id',
-    email: null,
-    name: null,
-    emailVerified: null,
-    image: null,
-    tokenKind: 'session',
-    scopes: [],
-    clientId: null,
-    roles: [],
-    organization: null,
-    claims: { sub: 'alice-id' },
-    ...overrides,
-  };
-}
 
 const access = (scopes: string[], extra: Partial<AuthenticatedUser> = {}) =>
   user({ tokenKind: 'access', scopes, clientId: 'client-a', ...extra });

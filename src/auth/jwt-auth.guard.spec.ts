@@ -15,25 +15,14 @@ import {
 } from './auth.errors';
 import { AuthMetrics } from './auth.metrics';
 import { AuthenticatedUser } from './authenticated-user';
+import { sessionUser } from './authenticated-user.fixture';
 import { OptionalAuth } from './decorators/optional-auth.decorator';
 import { Public } from './decorators/public.decorator';
 import { JwtAuthGuard } from './jwt-auth.guard';
 import { JwtStrategy } from './jwt.strategy';
 import { TokenVerifier } from './token-verifier.service';
 
-const ALICE: AuthenticatedUser = {
-  id: 'alice-id',
-  email: 'alice@example.com',
-  name: 'Alice',
-  emailVerified: true,
-  image: null,
-  tokenKind: 'session',
-  scopes: [],
-  clientId: null,
-  roles: [],
-  organization: null,
-  claims: { sub: 'alice-id' },
-};
+const ALICE = sessionUser({ email: 'alice@example.com', name: 'Alice', emailVerified: true });
 
 @Controller()
 class ProtectedController {

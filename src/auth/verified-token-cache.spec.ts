@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { AuthenticatedUser } from './authenticated-user';
+import { sessionUser } from './authenticated-user.fixture';
 import { JwksKey } from './jwks/jwks-key-store';
 import { TokenTiming, VerifiedTokenCache } from './verified-token-cache';
 
@@ -13,19 +14,7 @@ const key: JwksKey = {
 };
 
 function user(id: string): AuthenticatedUser {
-  return {
-    id,
-    email: null,
-    name: null,
-    emailVerified: null,
-    image: null,
-    tokenKind: 'session',
-    scopes: [],
-    clientId: null,
-    roles: [],
-    organization: null,
-    claims: { sub: id },
-  };
+  return sessionUser({ id });
 }
 
 /** A token valid from T0 - 5 s to T0 + 15 min + 5 s (Better Auth's lifetime, 5 s tolerance). */

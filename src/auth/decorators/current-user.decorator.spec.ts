@@ -2,6 +2,7 @@ import { ExecutionContext, InternalServerErrorException } from '@nestjs/common';
 import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants.js';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import type { AuthenticatedUser } from '../authenticated-user';
+import { sessionUser } from '../authenticated-user.fixture';
 import { CurrentUser } from './current-user.decorator';
 
 interface ParamMetadata {
@@ -26,19 +27,13 @@ function resolve(method: keyof ExampleController, request: object): unknown {
   return param.factory(param.data, new ExecutionContextHost([request, {}]));
 }
 
-const ALICE: AuthenticatedUser = {
-  id: 'alice-id',
+const ALICE = sessionUser({
   email: 'alice@example.com',
   name: 'Alice',
   emailVerified: true,
-  image: null,
-  tokenKind: 'session',
-  scopes: [],
-  clientId: null,
   roles: ['admin'],
-  organization: null,
   claims: { sub: 'alice-id', role: 'admin' },
-};
+});
 
 describe('@CurrentUser()', () => {
   it('returns the verified user the guard put on the request', () => {
