@@ -1,6 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -70,6 +78,13 @@ async function freePort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise((done) => server.close(done));
   return port;
+}
+
+/** The Node flags `npm start` gives the app (package.json), so the bench runs what users run. */
+function startFlags(): string[] {
+  const manifest = readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8');
+  const { scripts } = JSON.parse(manifest) as { scripts: Record<string, string> };
+  return scripts.start.split(' ').filter((word) => word.startsWith('--'));
 }
 
 /**
@@ -350,11 +365,14 @@ async function main(): Promise<number> {
     cleanups.push(() => reference.stop());
     const fetchesBeforeApp = issuer.jwksFetches();
 
-    /** The product as the bench runs it; `env` adds or overrides variables. */
+    /**
+     * The product as the bench runs it: with `npm start`'s Node flags, then `nodeArgs` (which
+     * can override them); `env` adds or overrides variables.
+     */
     const startApp = async (name: string, env: Record<string, string>, nodeArgs: string[] = []) => {
       const port = await freePort();
       const server = await ServerProcess.start({
-        args: [...nodeArgs, mainPath],
+        args: [...startFlags(), ...nodeArgs, mainPath],
         env: {
           NODE_ENV: 'production',
           HOST: '127.0.0.1',

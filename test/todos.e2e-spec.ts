@@ -535,10 +535,18 @@ describe('GET /api/todos: keyset pagination', () => {
 
   it('walks every todo exactly once, in order, even when many share a timestamp', async () => {
     const user = await issuer.createUser();
-    // Concurrent inserts land in the same millisecond: the id breaks those ties.
     for (let batch = 0; batch < 4; batch++) {
       await Promise.all(Array.from({ length: 12 }, () => createTodo(user)));
     }
+    // Creates queue behind the per-user lock, so they rarely share a millisecond on their own:
+    // each batch of 12 is given one timestamp, and only the id can order them.
+    await db.query(
+      `UPDATE todos SET created_at = date_trunc('second', now()) - (ordinal / 12) * interval '1 second'
+       FROM (SELECT id AS todo_id, row_number() OVER (ORDER BY created_at, id) - 1 AS ordinal
+             FROM todos WHERE user_id = $1) AS numbered
+       WHERE todos.id = numbered.todo_id`,
+      [user.id],
+    );
     const expected = await idsInOrder(user.id);
     const { rows } = await db.query<{ ties: string }>(
       `SELECT count(*) - count(DISTINCT created_at) AS ties FROM todos WHERE user_id = $1`,
