@@ -4,13 +4,10 @@
  * so that stays Node-only.
  * @type {import('jest').Config}
  */
+const base = require('./jest.e2e-base.js');
+
 module.exports = {
+  ...base,
   testTimeout: 120000,
-  testEnvironment: 'node',
-  moduleFileExtensions: ['ts', 'js', 'json'],
-  rootDir: '.',
   testMatch: ['<rootDir>/test/browser/**/*.browser-spec.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 };

@@ -1,5 +1,5 @@
 /** @type {import('jest').Config} */
-const transform = { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] };
+const e2eBase = require('./jest.e2e-base.js');
 
 module.exports = {
   // A global option: Jest ignores testTimeout inside `projects`.
@@ -11,17 +11,12 @@ module.exports = {
       moduleFileExtensions: ['ts', 'js', 'json'],
       rootDir: '.',
       testMatch: ['<rootDir>/src/**/*.spec.ts'],
-      transform,
+      transform: e2eBase.transform,
     },
     {
+      ...e2eBase,
       displayName: 'e2e',
-      testEnvironment: 'node',
-      moduleFileExtensions: ['ts', 'js', 'json'],
-      rootDir: '.',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      transform,
-      globalSetup: '<rootDir>/test/support/global-setup.ts',
-      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },
   ],
 };

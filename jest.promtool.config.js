@@ -4,13 +4,10 @@
  * nothing but Node.
  */
 /** @type {import('jest').Config} */
+const base = require('./jest.e2e-base.js');
+
 module.exports = {
+  ...base,
   testTimeout: 60000,
-  testEnvironment: 'node',
-  moduleFileExtensions: ['ts', 'js', 'json'],
-  rootDir: '.',
   testMatch: ['<rootDir>/test/**/*.promtool-spec.ts'],
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json' }] },
-  globalSetup: '<rootDir>/test/support/global-setup.ts',
-  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
 };
