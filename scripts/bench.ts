@@ -28,7 +28,9 @@ import { ServerProcess } from './bench/server-process';
  * prints where its CPU time went; BENCH_APP_NODE_ARGS adds Node flags to the app (e.g.
  * `--trace-gc`, whose lines go to the app log kept with `--keep-temp`). BENCH_METRICS=off runs
  * the main app with METRICS_PORT=0. The cost of metrics and of tracing is measured at the end,
- * on fresh apps that differ only in them.
+ * on fresh apps that differ only in them. BENCH_ONLY=profile,todos runs only those scenarios
+ * (health, profile, todos, todo) and prints their figures, without the targets, the flood or the
+ * cost table: for profiling one route.
  */
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -41,6 +43,7 @@ const JWKS_COOLDOWN = 30;
 const FLOOD_VALID_RATE = 1000;
 const CPU_PROF = process.argv.includes('--cpu-prof');
 const KEEP_TEMP = process.argv.includes('--keep-temp');
+const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 /** Above anything a run sends, so a rate limiter counts every request but never answers 429. */
 const LIMIT_OFF = '1000000';
 
@@ -177,9 +180,17 @@ async function measure(server: ServerProcess, spec: LoadSpec) {
   const result = await runLoad(spec);
   clearInterval(sampler);
   const responses = result.requestsPerSecond * spec.durationSeconds;
-  const cpuUsPerRequest = responses ? ((server.cpuMs() - cpuBefore) * 1000) / responses : 0;
+  const cpuMs = server.cpuMs() - cpuBefore;
+  const cpuUsPerRequest = responses ? (cpuMs * 1000) / responses : 0;
+  /** Below 100%, the server was not what held the rate back (its pinned core was idle at times). */
+  const busyPercent = (cpuMs / (spec.durationSeconds * 1000)) * 100;
   if (!server.running) throw new Error(`a server exited during the run:\n${server.logTail()}`);
-  return { result, peakRssMb: Math.max(peakRssMb, server.rssMb()), cpuUsPerRequest };
+  return {
+    result,
+    peakRssMb: Math.max(peakRssMb, server.rssMb()),
+    cpuUsPerRequest,
+    busyPercent,
+  };
 }
 
 /** Valid users at a fixed rate, without and then during a flood of tokens with unknown kids. */
@@ -406,16 +417,18 @@ async function main(): Promise<number> {
       nodeArgs,
     );
     const rows: Row[] = [];
-    const plan: [Scenario, Target[]][] = [
-      ['health', ['product']],
-      ['profile', ['product']],
-      ['todos', ['product', 'reference']],
-      ['todo', ['product', 'reference']],
-    ];
+    const plan = (
+      [
+        ['health', ['product']],
+        ['profile', ['product']],
+        ['todos', ['product', 'reference']],
+        ['todo', ['product', 'reference']],
+      ] satisfies [Scenario, Target[]][]
+    ).filter(([scenario]) => !ONLY || ONLY.includes(scenario));
     // Route by route, so each route's peak RSS shows what that traffic adds; health and profile
     // before the seeding, so health's RSS is that of an app no authenticated request has reached.
     for (const [scenario, targets] of plan) {
-      if (scenario === 'todos') {
+      if (scenario === plan.find(([s]) => s === 'todos' || s === 'todo')?.[0]) {
         await seed(app.url, users.slice(0, SEEDED_USERS));
         log(`  seeded ${SEEDED_USERS * TODOS_PER_USER} todos through POST /api/todos`);
       }
@@ -435,10 +448,16 @@ async function main(): Promise<number> {
           log(
             `  ${target.padEnd(9)} ${ROUTES[scenario].padEnd(18)} @${String(connections).padEnd(3)} ` +
               `${String(r.requestsPerSecond).padStart(6)} req/s  p50 ${fixed(r.p50)}  p99 ${fixed(r.p99)} ms  ` +
-              `non-2xx ${r.bad}  RSS ${fixed(measured.peakRssMb, 0)} MB`,
+              `non-2xx ${r.bad}  RSS ${fixed(measured.peakRssMb, 0)} MB  ` +
+              `CPU ${fixed(measured.cpuUsPerRequest, 0)} µs/req, core ${fixed(measured.busyPercent, 0)}% busy`,
           );
         }
       }
+    }
+    if (ONLY) {
+      await app.stop();
+      if (CPU_PROF) printProfile(profDir);
+      return 0;
     }
     const jwksDuringRuns = issuer.jwksFetches() - fetchesBeforeApp;
     const floodResult = await flood(app, issuer, users);

@@ -1,7 +1,9 @@
-import type { QueryResultRow } from 'pg';
+import { Client, type QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import { SqlClient, SqlQuery, SqlResult } from '../src/database/sql-client';
-import { Todo, TODOS_LIST_INDEX } from '../src/todos/todo.entity';
+import { TODOS_LIST_INDEX } from '../src/todos/todo.entity';
+import { TodoCursor } from '../src/todos/todo-cursor';
+import { TodoRecord } from '../src/todos/todo.record';
 import { TodosRepository } from '../src/todos/todos.repository';
 import {
   dropScratchDatabases,
@@ -53,7 +55,15 @@ const OTHER = 'owner-b-better-auth-id';
 let dataSource: DataSource;
 
 beforeAll(async () => {
-  dataSource = await migratedDataSource(await scratchDatabase('todos_repository'));
+  const url = await scratchDatabase('todos_repository');
+  // Sessions in a zone far from UTC (+13:45 / +12:45): the times read must not depend on it.
+  const admin = new Client({ connectionString: url });
+  await admin.connect();
+  await admin.query(
+    `ALTER DATABASE ${new URL(url).pathname.slice(1)} SET timezone = 'Pacific/Chatham'`,
+  );
+  await admin.end();
+  dataSource = await migratedDataSource(url);
 });
 
 afterAll(async () => {
@@ -64,6 +74,11 @@ afterAll(async () => {
 function repository() {
   const sql = new RecordingSqlClient(dataSource);
   return { todos: new TodosRepository(sql), sent: sql.sent };
+}
+
+/** The cursor a page ending at `todo` hands out (TodosService builds it the same way). */
+function cursorAt(todo: TodoRecord): TodoCursor {
+  return { createdAt: new Date(todo.createdAt), id: todo.id };
 }
 
 /** Binds the owner as $1 and restricts (or, for INSERT, writes) user_id to it. */
@@ -91,22 +106,21 @@ async function rowOf(id: string): Promise<Record<string, unknown> | undefined> {
 }
 
 describe("TodosRepository: every statement is the owner's", () => {
-  let othersTodo: Todo;
+  let othersTodo: TodoRecord;
 
   beforeAll(async () => {
     othersTodo = (await repository().todos.insertWithinLimit(OTHER, NO_LIMIT, {
       title: "the other user's",
-    })) as Todo;
+    })) as TodoRecord;
     await repository().todos.insertWithinLimit(OWNER, NO_LIMIT, { title: 'mine', completed: true });
   });
 
-  it('inserts with the owner from the argument and maps the row to the entity', async () => {
+  it('inserts with the owner from the argument and maps the row to a record', async () => {
     const { todos, sent } = repository();
     const todo = (await todos.insertWithinLimit(OWNER, NO_LIMIT, {
       title: 'Buy milk',
       description: 'two litres',
-    })) as Todo;
-    expect(todo).toBeInstanceOf(Todo);
+    })) as TodoRecord;
     expect(todo).toMatchObject({
       userId: OWNER,
       title: 'Buy milk',
@@ -114,7 +128,7 @@ describe("TodosRepository: every statement is the owner's", () => {
       completed: false,
       version: 1,
     });
-    expect(todo.createdAt).toBeInstanceOf(Date);
+    expect(todo.createdAt).toBe(new Date(todo.createdAt).toISOString());
     expect(await rowOf(todo.id)).toMatchObject({ user_id: OWNER, title: 'Buy milk' });
     sent.forEach((statement) => expectOwned(statement, OWNER));
   });
@@ -143,9 +157,29 @@ describe("TodosRepository: every statement is the owner's", () => {
     sent.forEach((statement) => expectOwned(statement, OWNER));
   });
 
+  it.each([
+    ['a whole second', '2026-01-31 10:30:00+01', '2026-01-31T09:30:00.000Z'],
+    ['milliseconds', '2026-01-31 10:30:00.5+01', '2026-01-31T09:30:00.500Z'],
+    ['the turn of a year in UTC', '2027-01-01 00:59:59.999+01', '2026-12-31T23:59:59.999Z'],
+  ])('returns times as toISOString writes them (%s)', async (_, stored, expected) => {
+    const { todos } = repository();
+    const todo = (await todos.insertWithinLimit(OWNER, NO_LIMIT, { title: 'when' })) as TodoRecord;
+    await dataSource.query('UPDATE todos SET created_at = $2, updated_at = $2 WHERE id = $1', [
+      todo.id,
+      stored,
+    ]);
+    const [{ TimeZone }] = await dataSource.query<{ TimeZone: string }[]>('SHOW TimeZone');
+    expect(TimeZone).toBe('Pacific/Chatham');
+    const read = await todos.findById(OWNER, todo.id);
+    expect(read).toMatchObject({ createdAt: expected, updatedAt: expected });
+    expect(new Date(expected).toISOString()).toBe(expected);
+  });
+
   it("reaches the owner's own todo through the same statements", async () => {
     const { todos, sent } = repository();
-    const mine = (await todos.insertWithinLimit(OWNER, NO_LIMIT, { title: 'to change' })) as Todo;
+    const mine = (await todos.insertWithinLimit(OWNER, NO_LIMIT, {
+      title: 'to change',
+    })) as TodoRecord;
     await expect(todos.findById(OWNER, mine.id)).resolves.toEqual(mine);
     await expect(todos.exists(OWNER, mine.id)).resolves.toBe(true);
     await expect(todos.update(OWNER, mine.id, { title: 'x' }, [mine.version + 1])).resolves.toBe(
@@ -167,7 +201,9 @@ describe("TodosRepository: every statement is the owner's", () => {
     expect(sent.at(-1)!.text.replace(/\s+/g, ' ')).toBe(
       'UPDATE todos SET completed = $3, version = version + 1, updated_at = now() ' +
         'WHERE user_id = $1 AND id = $2 AND version = ANY($4) ' +
-        'RETURNING id, user_id, title, description, completed, version, created_at, updated_at',
+        'RETURNING id, user_id, title, description, completed, version, ' +
+        `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at_iso, ` +
+        `to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at_iso`,
     );
     expect(sent.at(-1)!.values).toEqual([OWNER, othersTodo.id, true, [3, 4]]);
   });
@@ -186,7 +222,9 @@ describe('TodosRepository.insertWithinLimit', () => {
     const owner = `limit-${Date.now()}`;
     const { todos, sent } = repository();
     for (let i = 0; i < 3; i++) {
-      expect(await todos.insertWithinLimit(owner, 3, { title: `t${i}` })).toBeInstanceOf(Todo);
+      expect(await todos.insertWithinLimit(owner, 3, { title: `t${i}` })).toMatchObject({
+        title: `t${i}`,
+      });
     }
     expect(await todos.insertWithinLimit(owner, 3, { title: 'one too many' })).toBeUndefined();
     expect(await countOf(owner)).toBe(3);
@@ -205,7 +243,7 @@ describe('TodosRepository.insertWithinLimit', () => {
     ]);
     const mine = results.slice(0, 20);
     expect(mine.filter((todo) => todo !== undefined)).toHaveLength(LIMIT);
-    expect(results[20]).toBeInstanceOf(Todo);
+    expect(results[20]).toMatchObject({ userId: other, title: 'elsewhere' });
     expect(await countOf(owner)).toBe(LIMIT);
     expect(await countOf(other)).toBe(1);
   });
@@ -216,7 +254,9 @@ describe('TodosRepository.insertWithinLimit', () => {
     await expect(todos.insertWithinLimit(owner, 5, { title: 'x'.repeat(201) })).rejects.toThrow();
     expect(await countOf(owner)).toBe(0);
     // The lock ended with the transaction: the next insert for the owner is not kept waiting.
-    expect(await todos.insertWithinLimit(owner, 5, { title: 'after' })).toBeInstanceOf(Todo);
+    expect(await todos.insertWithinLimit(owner, 5, { title: 'after' })).toMatchObject({
+      title: 'after',
+    });
   });
 });
 
@@ -248,7 +288,7 @@ describe('the list statements and their index', () => {
     const page = await todos.list('user-7', {
       limit: 21,
       completed: 'completed' in options ? options.completed : undefined,
-      after: 'after' in options ? first.at(-1) : undefined,
+      after: 'after' in options ? cursorAt(first.at(-1)!) : undefined,
     });
     expect(page.length).toBeGreaterThan(0);
     const plan = await planOf(sent.at(-1)!);
@@ -260,10 +300,10 @@ describe('the list statements and their index', () => {
   it('returns the newest first, continuing strictly after the cursor', async () => {
     const { todos } = repository();
     const first = await todos.list('user-7', { limit: 5 });
-    const next = await todos.list('user-7', { limit: 5, after: first.at(-1) });
+    const next = await todos.list('user-7', { limit: 5, after: cursorAt(first.at(-1)!) });
     const all = await todos.list('user-7', { limit: 10 });
     expect([...first, ...next].map((t) => t.id)).toEqual(all.map((t) => t.id));
-    const times = all.map((t) => t.createdAt.getTime());
+    const times = all.map((t) => Date.parse(t.createdAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
   });
 });

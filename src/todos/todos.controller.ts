@@ -35,7 +35,7 @@ import { TodoDto } from './dto/todo.dto';
 import { toTodoChanges, UpdateTodoDto } from './dto/update-todo.dto';
 import { decodeTodoCursor } from './todo-cursor';
 import { formatEtag, ifNoneMatchMatches, parseIfMatch } from './todo-etag';
-import { Todo } from './todo.entity';
+import { TodoRecord } from './todo.record';
 import {
   ApiCreateTodoProblems,
   ApiDeleteTodoProblems,
@@ -166,7 +166,7 @@ export class TodosController {
     await this.todos.remove(user.id, id, parseIfMatch(ifMatch));
   }
 
-  private withEtag(reply: FastifyReply, todo: Todo): TodoDto {
+  private withEtag(reply: FastifyReply, todo: TodoRecord): TodoDto {
     void reply.header('etag', formatEtag(todo.version));
     return TodoDto.from(todo);
   }

@@ -1,5 +1,5 @@
 import { Test } from '@nestjs/testing';
-import { Todo } from './todo.entity';
+import { TodoRecord } from './todo.record';
 import { AppConfigService } from '../config/app-config.service';
 import {
   TodoLimitReachedException,
@@ -13,17 +13,17 @@ const OWNER = 'owner-32-characters-better-auth-id';
 const LIMIT = 25;
 const ID = '0b9f4a53-2f6c-4c55-9a43-7d3e5f7c1a20';
 
-function todo(id = ID): Todo {
-  return Object.assign(new Todo(), {
+function todo(id = ID): TodoRecord {
+  return {
     id,
     userId: OWNER,
     title: 'Buy milk',
     description: null,
     completed: false,
     version: 1,
-    createdAt: new Date('2026-01-31T09:30:00.000Z'),
-    updatedAt: new Date('2026-01-31T09:30:00.000Z'),
-  });
+    createdAt: '2026-01-31T09:30:00.000Z',
+    updatedAt: '2026-01-31T09:30:00.000Z',
+  };
 }
 
 type RepositoryStub = jest.Mocked<
@@ -146,7 +146,7 @@ describe('TodosService', () => {
     const page = await service.list(OWNER, { limit: 2, completed: true, after });
     expect(repository.list).toHaveBeenCalledWith(OWNER, { limit: 3, completed: true, after });
     expect(page.todos.map((t) => t.id)).toEqual([rows[0].id, rows[1].id]);
-    expect(page.next).toEqual({ createdAt: rows[1].createdAt, id: rows[1].id });
+    expect(page.next).toEqual({ createdAt: new Date(rows[1].createdAt), id: rows[1].id });
   });
 
   it('has no next page when the extra row is not there', async () => {

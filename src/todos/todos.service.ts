@@ -3,7 +3,7 @@ import { AppConfigService } from '../config/app-config.service';
 import { TodoChanges } from './dto/update-todo.dto';
 import { TodoCursor } from './todo-cursor';
 import { VersionPrecondition } from './todo-etag';
-import { Todo } from './todo.entity';
+import { TodoRecord } from './todo.record';
 import {
   TodoLimitReachedException,
   TodoNotFoundException,
@@ -19,7 +19,7 @@ export interface ListTodosOptions {
 }
 
 export interface TodoPage {
-  todos: Todo[];
+  todos: TodoRecord[];
   /** Where the next page starts; null when this page is the last. */
   next: TodoCursor | null;
 }
@@ -44,11 +44,14 @@ export class TodosService {
     const last = todos.at(-1);
     return {
       todos,
-      next: rows.length > options.limit && last ? { createdAt: last.createdAt, id: last.id } : null,
+      next:
+        rows.length > options.limit && last
+          ? { createdAt: new Date(last.createdAt), id: last.id }
+          : null,
     };
   }
 
-  async create(userId: string, input: NewTodo): Promise<Todo> {
+  async create(userId: string, input: NewTodo): Promise<TodoRecord> {
     // The owner comes from the verified token only; the DTO has no field that could set it.
     const { maxPerUser } = this.config.todos;
     const todo = await this.todos.insertWithinLimit(userId, maxPerUser, input);
@@ -56,7 +59,7 @@ export class TodosService {
     return todo;
   }
 
-  async findOne(userId: string, id: string): Promise<Todo> {
+  async findOne(userId: string, id: string): Promise<TodoRecord> {
     const todo = await this.todos.findById(userId, id);
     if (!todo) throw new TodoNotFoundException();
     return todo;
@@ -68,7 +71,7 @@ export class TodosService {
     id: string,
     changes: TodoChanges,
     precondition?: VersionPrecondition,
-  ): Promise<Todo> {
+  ): Promise<TodoRecord> {
     const versions = expectedVersions(precondition);
     if (versions?.length === 0) throw await this.whyUnchanged(userId, id);
     const todo = await this.todos.update(userId, id, changes, versions);

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import { Todo } from '../todo.entity';
+import { TodoRecord } from '../todo.record';
 import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from '../todo.limits';
 
 /** A todo as the API returns it. The owner and the version are not part of it (the ETag is). */
@@ -28,14 +28,14 @@ export class TodoDto {
   @ApiProperty({ format: 'date-time', example: '2026-01-31T09:45:12.345Z' })
   updatedAt!: string;
 
-  static from(todo: Todo): TodoDto {
+  static from(todo: TodoRecord): TodoDto {
     return {
       id: todo.id,
       title: todo.title,
       description: todo.description,
       completed: todo.completed,
-      createdAt: todo.createdAt.toISOString(),
-      updatedAt: todo.updatedAt.toISOString(),
+      createdAt: todo.createdAt,
+      updatedAt: todo.updatedAt,
     };
   }
 }
