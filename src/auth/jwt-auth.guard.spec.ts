@@ -88,7 +88,6 @@ describe('JwtAuthGuard', () => {
   let metrics: MetricsService;
 
   beforeAll(() => {
-    new JwtStrategy({ verify } as unknown as TokenVerifier);
     const config = {
       auth: { refusalLogLinesPerSecond: 1000 },
       metrics: { port: 0 },
@@ -100,6 +99,7 @@ describe('JwtAuthGuard', () => {
       { recordFailure } as unknown as FailedAuthLimiter,
       refusalLog,
       new AuthMetrics(metrics),
+      new JwtStrategy({ verify } as unknown as TokenVerifier),
     );
   });
 

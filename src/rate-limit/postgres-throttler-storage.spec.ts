@@ -12,29 +12,34 @@ const BLOCK = 60_000;
 /** A window boundary, so "seconds into the window" is easy to read. */
 const T0 = Date.UTC(2030, 0, 1, 12, 0, 0);
 
-type QueryParams = [string[], Date[], number[], Date[]];
+/** Keys, window starts (epoch ms), hits, window ends (epoch ms), the totals expected back. */
+type QueryParams = [string[], number[], number[], number[], number[]];
 
 /** Stubs the one thing the storage calls: DataSource.query (plus the isInitialized flag). */
 function fakeDataSource() {
   const query = jest.fn<Promise<unknown>, [string, unknown[]?]>();
   const dataSource = { isInitialized: true, query };
+  /** The shared counters, by stored key and window start, as PostgreSQL would hold them. */
+  const counters = new Map<string, number>();
   /**
-   * Answers the next upsert as PostgreSQL would, adding `others` hits from other instances
-   * (given by the key the caller uses; PostgreSQL sees its hash).
+   * Answers the next upsert as PostgreSQL would, after other instances added `others` hits
+   * (given by the key the caller uses; PostgreSQL sees its hash): the new totals, only where
+   * they differ from the expected ones.
    */
   const answerUpsert = (others: Record<string, number> = {}) =>
     query.mockImplementationOnce((_sql, params) => {
-      const [keys, starts, hits] = params as QueryParams;
+      const [keys, starts, hits, , expected] = params as QueryParams;
       const byStoredKey = new Map(
         Object.entries(others).map(([key, count]) => [storedKey(key), count]),
       );
-      return Promise.resolve(
-        keys.map((key, i) => ({
-          key,
-          window_start: starts[i],
-          hits: hits[i] + (byStoredKey.get(key) ?? 0),
-        })),
-      );
+      const rows: { key: string; hits: number }[] = [];
+      keys.forEach((key, i) => {
+        const counter = `${key}@${starts[i]}`;
+        const total = (counters.get(counter) ?? 0) + (byStoredKey.get(key) ?? 0) + hits[i];
+        counters.set(counter, total);
+        if (total !== expected[i]) rows.push({ key, hits: total });
+      });
+      return Promise.resolve(rows);
     });
   return { dataSource, query, answerUpsert };
 }
@@ -133,16 +138,41 @@ describe('PostgresThrottlerStorage', () => {
       expect(query).toHaveBeenCalledTimes(1);
       const [sql, params] = query.mock.calls[0];
       expect(sql).toMatch(/INSERT INTO throttle_counters[\s\S]*ON CONFLICT/);
-      const [keys, starts, hits, expires] = params as QueryParams;
+      const [keys, starts, hits, expires, expected] = params as QueryParams;
       const sent = Object.fromEntries(keys.map((key, i) => [key, hits[i]]));
       expect(sent).toEqual({ [storedKey('user:a')]: 2, [storedKey('ip:1.2.3.4')]: 1 });
       expect(keys).toEqual([...keys].sort());
-      expect(starts).toEqual([new Date(T0), new Date(T0)]);
-      expect(expires).toEqual([new Date(T0 + TTL), new Date(T0 + TTL)]);
+      expect(starts).toEqual([T0, T0]);
+      expect(expires).toEqual([T0 + TTL, T0 + TTL]);
+      expect(expected).toEqual(hits);
 
       // Another instance already counted one hit for user:a: 2 + 1, then this one.
       expect((await hit('user:a')).totalHits).toBe(4);
       expect((await hit('user:a')).isBlocked).toBe(true);
+    });
+
+    it('tells PostgreSQL the total it expects, so only counters others added to come back', async () => {
+      const { hit, storage, query, answerUpsert } = create();
+      await hit('user:a');
+      await hit('ip:1.2.3.4');
+      answerUpsert({ 'user:a': 1 });
+      await storage.flush();
+      await hit('user:a');
+      await hit('ip:1.2.3.4');
+      answerUpsert();
+      await storage.flush();
+
+      const [keys, , hits, , expected] = query.mock.calls[1][1] as QueryParams;
+      const sentAndExpected = Object.fromEntries(
+        keys.map((key, i) => [key, [hits[i], expected[i]]]),
+      );
+      // user:a: 1 sent + 1 from elsewhere came back, 1 more sent; ip: its own 1 known, 1 sent.
+      expect(sentAndExpected).toEqual({
+        [storedKey('user:a')]: [1, 3],
+        [storedKey('ip:1.2.3.4')]: [1, 2],
+      });
+      expect((await hit('user:a')).totalHits).toBe(4);
+      expect((await hit('ip:1.2.3.4')).totalHits).toBe(3);
     });
 
     it('flushes on its own every FLUSH_INTERVAL_MS', async () => {
@@ -178,7 +208,7 @@ describe('PostgresThrottlerStorage', () => {
       const flushing = storage.flush();
       // One hit is "sending", one more arrives: both still count.
       expect((await hit()).totalHits).toBe(2);
-      answer([{ key: storedKey('user:a'), window_start: new Date(T0), hits: 1 }]);
+      answer([]);
       await flushing;
       expect((await hit()).totalHits).toBe(3);
 
@@ -262,11 +292,9 @@ describe('PostgresThrottlerStorage', () => {
       await hit('user:also-good');
       const bad = storedKey('user:bad');
       query.mockImplementation((_sql, params) => {
-        const [keys, starts, hits] = params as QueryParams;
+        const [keys, , hits] = params as QueryParams;
         if (keys.includes(bad)) return Promise.reject(refused);
-        return Promise.resolve(
-          keys.map((key, i) => ({ key, window_start: starts[i], hits: hits[i] + 10 })),
-        );
+        return Promise.resolve(keys.map((key, i) => ({ key, hits: hits[i] + 10 })));
       });
       await storage.flush();
 
@@ -375,7 +403,7 @@ describe('PostgresThrottlerStorage', () => {
       await hit();
       answerUpsert();
       const shutdown = storage.onApplicationShutdown();
-      answer([{ key: storedKey('user:a'), window_start: new Date(T0), hits: 1 }]);
+      answer([]);
       await underWay;
       await shutdown;
       expect(query).toHaveBeenCalledTimes(2);

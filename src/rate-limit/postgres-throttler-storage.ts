@@ -24,11 +24,34 @@ interface Bucket {
   localOnly: boolean;
 }
 
+/** A counter whose total is not what this instance expected: another instance added to it. */
 interface CounterRow {
   key: string;
-  window_start: Date;
   hits: number;
 }
+
+/**
+ * Adds each key's hits to its window's shared counter and returns only the counters whose new
+ * total differs from what this instance expected (its last known total plus what it sends): those
+ * another instance added to. With one instance, or keys only it sees, nothing comes back.
+ *
+ * Times travel as epoch milliseconds: a flush sends every key of the window, and Dates would be
+ * formatted and parsed per key on the app's side. Reading back every row and keeping those
+ * arrays and Dates alive across the round trip is what made authenticated traffic promote
+ * garbage to the old generation (RSS and p99 in `npm run bench`).
+ */
+const UPSERT_COUNTERS = `
+  WITH batch AS (
+    SELECT * FROM unnest($1::text[], $2::float8[], $3::int[], $4::float8[], $5::int8[])
+      AS batch(key, start_ms, hits, end_ms, expected)
+  ), counted AS (
+    INSERT INTO throttle_counters (key, window_start, hits, expires_at)
+    SELECT key, to_timestamp(start_ms / 1000), hits, to_timestamp(end_ms / 1000) FROM batch
+    ON CONFLICT (key, window_start) DO UPDATE SET hits = throttle_counters.hits + EXCLUDED.hits
+    RETURNING key, hits
+  )
+  SELECT counted.key, counted.hits FROM counted JOIN batch USING (key)
+  WHERE counted.hits <> batch.expected`;
 
 /**
  * The key as stored in PostgreSQL: sha256 in base64url, 43 characters of [A-Za-z0-9_-] whatever
@@ -188,23 +211,29 @@ export class PostgresThrottlerStorage implements ThrottlerStorage, OnApplication
 
   /** Adds the batch's hits to the shared counters and adopts the totals read back. */
   private async upsert(batch: [string, Bucket][]): Promise<void> {
-    const rows: CounterRow[] = await this.dataSource.query(
-      `INSERT INTO throttle_counters (key, window_start, hits, expires_at)
-       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::int[], $4::timestamptz[])
-       ON CONFLICT (key, window_start) DO UPDATE SET hits = throttle_counters.hits + EXCLUDED.hits
-       RETURNING key, window_start, hits`,
-      [
-        batch.map(([key]) => key),
-        batch.map(([, b]) => new Date(b.windowStart)),
-        batch.map(([, b]) => b.sending),
-        batch.map(([, b]) => new Date(b.windowEnd)),
-      ],
-    );
-    const totals = new Map(
-      rows.map((row) => [`${row.key}@${row.window_start.getTime()}`, row.hits]),
-    );
+    const keys: string[] = [];
+    const starts: number[] = [];
+    const hits: number[] = [];
+    const ends: number[] = [];
+    const expected: number[] = [];
     for (const [key, bucket] of batch) {
-      bucket.shared = totals.get(`${key}@${bucket.windowStart}`) ?? bucket.shared + bucket.sending;
+      keys.push(key);
+      starts.push(bucket.windowStart);
+      hits.push(bucket.sending);
+      ends.push(bucket.windowEnd);
+      expected.push(bucket.shared + bucket.sending);
+    }
+    const rows: CounterRow[] = await this.dataSource.query(UPSERT_COUNTERS, [
+      keys,
+      starts,
+      hits,
+      ends,
+      expected,
+    ]);
+    // A batch holds each key once (one bucket per key), so the key alone names the counter.
+    const totals = new Map(rows.map((row) => [row.key, row.hits]));
+    for (const [key, bucket] of batch) {
+      bucket.shared = totals.get(key) ?? bucket.shared + bucket.sending;
       bucket.sending = 0;
     }
   }
