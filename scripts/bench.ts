@@ -232,25 +232,33 @@ interface CostRow {
   measured: Awaited<ReturnType<typeof measure>>;
 }
 
+/** Name, environment, and whether spans go to the bench's OTLP sink. */
+const COST_VARIANTS: [string, Record<string, string>, boolean][] = [
+  ['metrics off, tracing off', { METRICS_PORT: '0' }, false],
+  ['metrics on, tracing off', {}, false],
+  ['metrics on, tracing on', {}, true],
+];
+
 /**
- * What metrics and tracing cost: GET /api/todos at 32 connections on fresh apps, one after the
- * other, that differ only in them: both off, metrics on (the default), metrics and tracing on
- * (every request sampled, spans sent over OTLP/HTTP protobuf to a sink that discards them).
+ * What metrics and tracing cost: GET /api/todos at 32 connections on fresh apps that differ only
+ * in them: both off, metrics on (the default), metrics and tracing on (every request sampled,
+ * spans sent over OTLP/HTTP protobuf to a sink that discards them). Each variant runs twice, in
+ * the order A B C C B A, so that a machine slowing down or speeding up during the runs (and
+ * whatever the first fresh app pays) weighs on every variant alike.
  */
 async function observabilityCost(
   startApp: (name: string, env: Record<string, string>) => Promise<ServerProcess>,
   users: User[],
 ): Promise<CostRow[]> {
   const sink = await startOtlpSink();
-  const variants: [string, Record<string, string>][] = [
-    ['metrics off, tracing off', { METRICS_PORT: '0' }],
-    ['metrics on, tracing off', {}],
-    ['metrics on, tracing on', { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }],
-  ];
+  const order = [...COST_VARIANTS, ...[...COST_VARIANTS].reverse()];
   const rows: CostRow[] = [];
   try {
-    for (const [name, env] of variants) {
-      const server = await startApp(name.replace(/[^a-z]+/g, '-'), env);
+    for (const [name, env, traced] of order) {
+      const tracing: Record<string, string> = traced
+        ? { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }
+        : {};
+      const server = await startApp(name.replace(/[^a-z]+/g, '-'), { ...env, ...tracing });
       const spec = (durationSeconds: number): LoadSpec => ({
         url: server.url,
         connections: 32,
@@ -277,31 +285,48 @@ async function observabilityCost(
   return rows;
 }
 
-/** The cost table: each app, then each feature's on ÷ off ratio of req/s and of CPU per response. */
+/**
+ * The cost table: each variant's two runs averaged, then each feature's on ÷ off ratio of req/s
+ * and of CPU per response.
+ */
 function reportCost(rows: CostRow[]): void {
-  const [none, metrics, tracing] = rows;
-  const ratio = (name: string, on: CostRow, off: CostRow) => [
+  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+  const variants = COST_VARIANTS.map(([app]) => {
+    const runs = rows.filter((row) => row.app === app).map((row) => row.measured);
+    return {
+      app,
+      rps: mean(runs.map((m) => m.result.requestsPerSecond)),
+      runs: runs.map((m) => String(m.result.requestsPerSecond)).join(' / '),
+      p99: mean(runs.map((m) => m.result.p99)),
+      bad: runs.reduce((sum, m) => sum + m.result.bad, 0),
+      cpu: mean(runs.map((m) => m.cpuUsPerRequest)),
+    };
+  });
+  const [none, metrics, tracing] = variants;
+  const ratio = (name: string, on: typeof none, off: typeof none) => [
     name,
     '',
-    fixed(on.measured.result.requestsPerSecond / off.measured.result.requestsPerSecond),
+    '',
+    fixed(on.rps / off.rps),
     '',
     '',
-    fixed(on.measured.cpuUsPerRequest / off.measured.cpuUsPerRequest),
+    fixed(on.cpu / off.cpu),
   ];
   log(
-    `\nCost of metrics and tracing (GET /api/todos @32, a fresh app each, one after the other):\n`,
+    `\nCost of metrics and tracing (GET /api/todos @32, fresh apps, two runs each in the order A B C C B A):\n`,
   );
   log(
     table(
-      ['app', 'req/s', 'req/s ratio', 'p99 ms', 'non-2xx', 'CPU µs/req (ratio)'],
+      ['app', 'req/s (mean)', 'runs', 'req/s ratio', 'p99 ms', 'non-2xx', 'CPU µs/req (ratio)'],
       [
-        ...rows.map(({ app, measured }) => [
-          app,
-          String(measured.result.requestsPerSecond),
+        ...variants.map((v) => [
+          v.app,
+          fixed(v.rps, 0),
+          v.runs,
           '',
-          fixed(measured.result.p99),
-          String(measured.result.bad),
-          fixed(measured.cpuUsPerRequest, 0),
+          fixed(v.p99),
+          String(v.bad),
+          fixed(v.cpu, 0),
         ]),
         ratio('metrics on ÷ off', metrics, none),
         ratio('tracing on ÷ off (metrics on)', tracing, metrics),
