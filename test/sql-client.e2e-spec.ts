@@ -37,6 +37,21 @@ describe('SqlClient', () => {
     expect(new Set(rows.map((row) => row.name)).size).toBe(rows.length);
   });
 
+  it('returns rows as arrays in column order on request, from the same named statement', async () => {
+    const text = "SELECT $1::int AS n, 'x' AS s, NULL::text AS missing";
+    await expect(sql.queryArrays(text, [7])).resolves.toEqual({
+      rows: [[7, 'x', null]],
+      rowCount: 1,
+    });
+    await expect(sql.query(text, [8])).resolves.toEqual({
+      rows: [{ n: 8, s: 'x', missing: null }],
+      rowCount: 1,
+    });
+    await expect(
+      sql.transaction((tx) => tx.queryArrays('SELECT 1 AS a, 2 AS b', [])),
+    ).resolves.toEqual({ rows: [[1, 2]], rowCount: 1 });
+  });
+
   it('agrees on names with another SqlClient on the same pool', async () => {
     const other = new SqlClient(dataSource);
     await expect(other.query('SELECT $1::int + 2 AS n', [1])).resolves.toEqual({

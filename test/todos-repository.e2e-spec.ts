@@ -34,12 +34,24 @@ class RecordingSqlClient extends SqlClient {
     return super.query<Row>(text, values);
   }
 
+  override queryArrays<Row extends unknown[]>(
+    text: string,
+    values: unknown[],
+  ): Promise<SqlResult<Row>> {
+    this.sent.push({ text, values });
+    return super.queryArrays<Row>(text, values);
+  }
+
   override transaction<T>(work: (sql: SqlQuery) => Promise<T>): Promise<T> {
     return super.transaction((tx) =>
       work({
         query: <Row extends QueryResultRow>(text: string, values: unknown[]) => {
           this.sent.push({ text, values });
           return tx.query<Row>(text, values);
+        },
+        queryArrays: <Row extends unknown[]>(text: string, values: unknown[]) => {
+          this.sent.push({ text, values });
+          return tx.queryArrays<Row>(text, values);
         },
       }),
     );

@@ -18,17 +18,17 @@ export interface TodoListQuery {
   after?: TodoCursor;
 }
 
-/** A row of COLUMNS as node-postgres returns it (int4 as a number, the times as text). */
-interface TodoRow {
-  id: string;
-  user_id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  version: number;
-  created_at_iso: string;
-  updated_at_iso: string;
-}
+/** A row of COLUMNS, in their order, as node-postgres returns it (int4 as a number). */
+type TodoRow = [
+  id: string,
+  userId: string,
+  title: string,
+  description: string | null,
+  completed: boolean,
+  version: number,
+  createdAt: string,
+  updatedAt: string,
+];
 
 /**
  * A timestamptz column as the API writes it (`toISOString`'s format; the column holds whole
@@ -100,7 +100,7 @@ export class TodosRepository {
     return this.sql.transaction(async (tx) => {
       // The first key namespaces these locks from any other advisory lock on the database.
       await tx.query(`SELECT pg_advisory_xact_lock(${TODO_LIMIT_LOCK}, hashtext($1))`, [userId]);
-      const { rows } = await tx.query<TodoRow>(
+      const { rows } = await tx.queryArrays<TodoRow>(
         `INSERT INTO todos (user_id, title, description, completed)
          SELECT $1, $2, $3, $4
          WHERE (SELECT count(*) FROM todos ${OWNED}) < $5
@@ -162,7 +162,7 @@ export class TodosRepository {
 
   /** Runs one statement with the owner bound as `$1` and `params` as `$2`, `$3`, … */
   private run(sql: string, userId: string, params: unknown[]) {
-    return this.sql.query<TodoRow>(sql, [userId, ...params]);
+    return this.sql.queryArrays<TodoRow>(sql, [userId, ...params]);
   }
 }
 
@@ -171,15 +171,15 @@ function placeholders(params: unknown[]): (value: unknown) => string {
   return (value) => `$${params.push(value) + 1}`;
 }
 
-function toTodo(row: TodoRow): TodoRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    title: row.title,
-    description: row.description,
-    completed: row.completed,
-    version: row.version,
-    createdAt: row.created_at_iso,
-    updatedAt: row.updated_at_iso,
-  };
+function toTodo([
+  id,
+  userId,
+  title,
+  description,
+  completed,
+  version,
+  createdAt,
+  updatedAt,
+]: TodoRow): TodoRecord {
+  return { id, userId, title, description, completed, version, createdAt, updatedAt };
 }
