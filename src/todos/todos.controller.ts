@@ -29,12 +29,12 @@ import { CurrentUser } from '../auth/decorators/current-user.decorator';
 import { Scopes } from '../auth/decorators/scopes.decorator';
 import { CreateTodoDto } from './dto/create-todo.dto';
 import { ListTodosQueryDto } from './dto/list-todos-query.dto';
-import { TodoIdParamDto } from './dto/todo-id-param.dto';
 import { TodoPageDto } from './dto/todo-page.dto';
 import { TodoDto } from './dto/todo.dto';
 import { toTodoChanges, UpdateTodoDto } from './dto/update-todo.dto';
 import { decodeTodoCursor } from './todo-cursor';
 import { formatEtag, ifNoneMatchMatches, parseIfMatch } from './todo-etag';
+import { ApiTodoIdParam, TodoIdPipe } from './todo-id.pipe';
 import { TodoRecord } from './todo.record';
 import {
   ApiCreateTodoProblems,
@@ -104,6 +104,7 @@ export class TodosController {
   }
 
   @Get(':id')
+  @ApiTodoIdParam()
   @Scopes('todos:read')
   @RouteSchema(TODO_RESPONSE)
   @ApiOperation({ operationId: 'getTodo', summary: 'Get one of your todos.' })
@@ -117,7 +118,7 @@ export class TodosController {
   @ApiGetTodoProblems()
   async findOne(
     @CurrentUser() user: AuthenticatedUser,
-    @Param() { id }: TodoIdParamDto,
+    @Param('id', TodoIdPipe) id: string,
     @Headers('if-none-match') ifNoneMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<TodoDto | undefined> {
@@ -130,6 +131,7 @@ export class TodosController {
   }
 
   @Patch(':id')
+  @ApiTodoIdParam()
   @Scopes('todos:write')
   @RouteSchema(TODO_RESPONSE)
   @ApiOperation({
@@ -142,7 +144,7 @@ export class TodosController {
   @ApiUpdateTodoProblems()
   async update(
     @CurrentUser() user: AuthenticatedUser,
-    @Param() { id }: TodoIdParamDto,
+    @Param('id', TodoIdPipe) id: string,
     @Body() body: UpdateTodoDto,
     @Headers('if-match') ifMatch: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -152,6 +154,7 @@ export class TodosController {
   }
 
   @Delete(':id')
+  @ApiTodoIdParam()
   @Scopes('todos:write')
   @HttpCode(HttpStatus.NO_CONTENT)
   @ApiOperation({ operationId: 'deleteTodo', summary: 'Delete one of your todos.' })
@@ -160,7 +163,7 @@ export class TodosController {
   @ApiDeleteTodoProblems()
   async remove(
     @CurrentUser() user: AuthenticatedUser,
-    @Param() { id }: TodoIdParamDto,
+    @Param('id', TodoIdPipe) id: string,
     @Headers('if-match') ifMatch: string | undefined,
   ): Promise<void> {
     await this.todos.remove(user.id, id, parseIfMatch(ifMatch));
