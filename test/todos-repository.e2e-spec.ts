@@ -171,7 +171,10 @@ describe("TodosRepository: every statement is the owner's", () => {
 
   it.each([
     ['a whole second', '2026-01-31 10:30:00+01', '2026-01-31T09:30:00.000Z'],
-    ['milliseconds', '2026-01-31 10:30:00.5+01', '2026-01-31T09:30:00.500Z'],
+    ['tenths of a second', '2026-01-31 10:30:00.5+01', '2026-01-31T09:30:00.500Z'],
+    ['hundredths of a second', '2026-01-31 10:30:00.25+01', '2026-01-31T09:30:00.250Z'],
+    ['milliseconds', '2026-01-31 10:30:00.125+01', '2026-01-31T09:30:00.125Z'],
+    ['a year before 1000', '0999-01-31 09:30:00.001+00', '0999-01-31T09:30:00.001Z'],
     ['the turn of a year in UTC', '2027-01-01 00:59:59.999+01', '2026-12-31T23:59:59.999Z'],
   ])('returns times as toISOString writes them (%s)', async (_, stored, expected) => {
     const { todos } = repository();
@@ -214,8 +217,8 @@ describe("TodosRepository: every statement is the owner's", () => {
       'UPDATE todos SET completed = $3, version = version + 1, updated_at = now() ' +
         'WHERE user_id = $1 AND id = $2 AND version = ANY($4) ' +
         'RETURNING id, user_id, title, description, completed, version, ' +
-        `to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at_iso, ` +
-        `to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS updated_at_iso`,
+        "(created_at AT TIME ZONE 'UTC')::text AS created_at_utc, " +
+        "(updated_at AT TIME ZONE 'UTC')::text AS updated_at_utc",
     );
     expect(sent.at(-1)!.values).toEqual([OWNER, othersTodo.id, true, [3, 4]]);
   });
