@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { JWTPayload } from 'jose';
 
 /**
@@ -32,3 +33,6 @@ export interface AuthenticatedUser {
   /** Every claim of the verified token, for claims an app adds with `definePayload`. */
   readonly claims: Readonly<JWTPayload>;
 }
+
+/** A request once the global JWT guard has run: `user` is the verified caller, if there is one. */
+export type RequestWithUser = FastifyRequest & { user?: AuthenticatedUser };

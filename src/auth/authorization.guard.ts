@@ -1,6 +1,5 @@
 import { CanActivate, ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { FastifyRequest } from 'fastify';
 import { PerRoute } from '../common/per-route';
 import {
   AccessTokenNotAllowedException,
@@ -9,13 +8,11 @@ import {
   MissingTokenException,
   OrganizationAccessException,
 } from './auth.errors';
-import { AuthenticatedUser } from './authenticated-user';
+import { AuthenticatedUser, RequestWithUser } from './authenticated-user';
 import { ORG_ROLES_KEY } from './decorators/org-roles.decorator';
 import { IS_PUBLIC_KEY } from './decorators/public.decorator';
 import { ROLES_KEY } from './decorators/roles.decorator';
 import { SCOPES_KEY } from './decorators/scopes.decorator';
-
-type RequestWithUser = FastifyRequest & { user?: AuthenticatedUser };
 
 /** A route's authorization metadata, read once per handler rather than on every request. */
 interface RouteRules {

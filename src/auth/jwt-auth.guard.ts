@@ -6,7 +6,7 @@ import { FailedAuthLimiter } from '../rate-limit/failed-auth-limiter';
 import { AuthRefusalLog } from './auth-refusal-log';
 import { MissingTokenException, TokenOutsideTimeWindowException } from './auth.errors';
 import { AuthMetrics } from './auth.metrics';
-import { AuthenticatedUser } from './authenticated-user';
+import { AuthenticatedUser, RequestWithUser } from './authenticated-user';
 import { hasAuthorizationHeader } from './bearer-token';
 import { IS_OPTIONAL_AUTH_KEY } from './decorators/optional-auth.decorator';
 import { IS_PUBLIC_KEY } from './decorators/public.decorator';
@@ -14,8 +14,6 @@ import { JwtStrategy } from './jwt.strategy';
 
 /** Whether a route needs a token: @Public() never, @OptionalAuth() when one is sent. */
 type RouteMode = 'public' | 'optional' | 'required';
-
-type RequestWithUser = FastifyRequest & { user?: AuthenticatedUser };
 
 /**
  * One run of a Passport strategy: the strategy's `authenticate` reports through the actions

@@ -14,14 +14,12 @@ import {
   THROTTLER_SKIP,
   THROTTLER_TTL,
 } from '@nestjs/throttler/dist/throttler.constants';
-import { FastifyReply, FastifyRequest } from 'fastify';
-import { AuthenticatedUser } from '../auth/authenticated-user';
+import { FastifyReply } from 'fastify';
+import { RequestWithUser } from '../auth/authenticated-user';
 import { PerRoute } from '../common/per-route';
 import { AppConfigService } from '../config/app-config.service';
 import { clientIp } from './client-ip';
 import { RateLimitMetrics } from './rate-limit.metrics';
-
-type RequestWithUser = FastifyRequest & { user?: AuthenticatedUser };
 
 /** The one throttler this app configures (ThrottlerModule's default name). */
 const THROTTLER_NAME = 'default';
