@@ -31,7 +31,8 @@ import { ServerProcess } from './bench/server-process';
  * the main app with METRICS_PORT=0. The cost of metrics and of tracing is measured at the end,
  * on fresh apps that differ only in them. BENCH_ONLY=profile,todos runs only those scenarios
  * (health, profile, todos, todo) and prints their figures, without the targets, the flood or the
- * cost table: for profiling one route.
+ * cost table: for profiling one route. Every route runs in two rounds (see `schedule`);
+ * BENCH_ROUNDS=1 runs one.
  */
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 10);
@@ -45,6 +46,8 @@ const FLOOD_VALID_RATE = 1000;
 const CPU_PROF = process.argv.includes('--cpu-prof');
 const KEEP_TEMP = process.argv.includes('--keep-temp');
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
+/** Round 1 runs the routes in order, round 2 in reverse: see `schedule`. */
+const ROUNDS = Math.max(1, Math.min(2, Number(process.env.BENCH_ROUNDS ?? 2)));
 /** Above anything a run sends, so a rate limiter counts every request but never answers 429. */
 const LIMIT_OFF = '1000000';
 
@@ -67,6 +70,10 @@ interface Row {
   target: Target;
   scenario: Scenario;
   connections: number;
+  /** A single run's round; 0 for a row that combines the rounds (see `combineRounds`). */
+  round: number;
+  /** Requests per second of each round, in round order. */
+  rounds: number[];
   result: LoadResult;
   peakRssMb: number;
   cpuUsPerRequest: number;
@@ -192,6 +199,67 @@ function requestsFor(scenario: Scenario, users: User[]): LoadRequest[] {
   }
 }
 
+/**
+ * The runs in order: round 1 goes through the plan, round 2 back through it (A B C … C B A), so
+ * that a machine slowing down or speeding up during the bench weighs alike on both sides of
+ * every ratio; each side's figure is then the mean of its two rounds (`combineRounds`).
+ */
+function schedule(plan: [Scenario, Target][]) {
+  const steps = plan.map(([scenario, target]) => ({ round: 1, scenario, target }));
+  if (ROUNDS === 2) {
+    steps.push(
+      ...[...plan].reverse().map(([scenario, target]) => ({ round: 2, scenario, target })),
+    );
+  }
+  return steps;
+}
+
+/** The routes whose first round runs before the seeding and the todo routes. */
+const BEFORE_SEEDING: Scenario[] = ['health', 'profile'];
+
+const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+
+/**
+ * One row per server, route and connection count: the rounds' means (req/s, latency, CPU, how
+ * busy the core was), their non-2xx added up, and the peak RSS. For the todo routes that is the
+ * higher of the two rounds; for health and profile, their first round's: their second rounds
+ * come after the todo routes', so their RSS would show what those left behind, not their own.
+ */
+function combineRounds(rows: Row[]): Row[] {
+  return rows
+    .filter((row) => row.round === 1)
+    .map((first) => {
+      const runs = rows.filter(
+        (r) =>
+          r.target === first.target &&
+          r.scenario === first.scenario &&
+          r.connections === first.connections,
+      );
+      const statusCodes: Record<string, number> = {};
+      for (const run of runs) {
+        for (const [code, count] of Object.entries(run.result.statusCodes))
+          statusCodes[code] = (statusCodes[code] ?? 0) + count;
+      }
+      return {
+        ...first,
+        round: 0,
+        rounds: runs.map((r) => r.result.requestsPerSecond),
+        result: {
+          requestsPerSecond: Math.round(mean(runs.map((r) => r.result.requestsPerSecond))),
+          p50: mean(runs.map((r) => r.result.p50)),
+          p99: mean(runs.map((r) => r.result.p99)),
+          bad: runs.reduce((sum, r) => sum + r.result.bad, 0),
+          statusCodes,
+        },
+        peakRssMb: BEFORE_SEEDING.includes(first.scenario)
+          ? first.peakRssMb
+          : Math.max(...runs.map((r) => r.peakRssMb)),
+        cpuUsPerRequest: mean(runs.map((r) => r.cpuUsPerRequest)),
+        busyPercent: mean(runs.map((r) => r.busyPercent)),
+      };
+    });
+}
+
 /** One load run, with the server's peak RSS (sampled every 100 ms) and CPU per response. */
 async function measure(server: ServerProcess, spec: LoadSpec) {
   let peakRssMb = server.rssMb();
@@ -310,7 +378,6 @@ async function observabilityCost(
  * and of CPU per response.
  */
 function reportCost(rows: CostRow[]): void {
-  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
   const variants = COST_VARIANTS.map(([app]) => {
     const runs = rows.filter((row) => row.app === app).map((row) => row.measured);
     return {
@@ -461,19 +528,21 @@ async function main(): Promise<number> {
       process.env.BENCH_METRICS === 'off' ? { METRICS_PORT: '0' } : {},
       nodeArgs,
     );
-    const rows: Row[] = [];
     const plan = (
       [
-        ['health', ['product']],
-        ['profile', ['product']],
-        ['todos', ['product', 'reference']],
-        ['todo', ['product', 'reference']],
-      ] satisfies [Scenario, Target[]][]
+        ['health', 'product'],
+        ['profile', 'product'],
+        ['todos', 'product'],
+        ['todos', 'reference'],
+        ['todo', 'product'],
+        ['todo', 'reference'],
+      ] satisfies [Scenario, Target][]
     ).filter(([scenario]) => !ONLY || ONLY.includes(scenario));
+    const rows: Row[] = [];
     // Route by route, so each route's peak RSS shows what that traffic adds; health and profile
-    // before the seeding, so health's RSS is that of an app no authenticated request has reached.
+    // before the seeding, so health's first round meets an app no authenticated request has reached.
     let seeded = false;
-    for (const [scenario, targets] of plan) {
+    for (const { round, scenario, target } of schedule(plan)) {
       if (!seeded && (scenario === 'todos' || scenario === 'todo')) {
         seeded = true;
         await seed(app.url, users.slice(0, SEEDED_USERS));
@@ -482,26 +551,31 @@ async function main(): Promise<number> {
           `  seeded ${SEEDED_USERS * TODOS_PER_USER} todos through POST /api/todos (then VACUUM ANALYZE, CHECKPOINT)`,
         );
       }
-      for (const target of targets) {
-        const server = target === 'product' ? app : reference;
-        const spec = (connections: number, durationSeconds: number): LoadSpec => ({
-          url: server.url,
+      const server = target === 'product' ? app : reference;
+      const spec = (connections: number, durationSeconds: number): LoadSpec => ({
+        url: server.url,
+        connections,
+        durationSeconds,
+        requests: requestsFor(scenario, users),
+      });
+      await runLoad(spec(32, WARMUP));
+      for (const connections of CONNECTIONS) {
+        const measured = await measure(server, spec(connections, DURATION));
+        const r = measured.result;
+        rows.push({
+          target,
+          scenario,
           connections,
-          durationSeconds,
-          requests: requestsFor(scenario, users),
+          round,
+          rounds: [r.requestsPerSecond],
+          ...measured,
         });
-        await runLoad(spec(32, WARMUP));
-        for (const connections of CONNECTIONS) {
-          const measured = await measure(server, spec(connections, DURATION));
-          rows.push({ target, scenario, connections, ...measured });
-          const r = measured.result;
-          log(
-            `  ${target.padEnd(9)} ${ROUTES[scenario].padEnd(18)} @${String(connections).padEnd(3)} ` +
-              `${String(r.requestsPerSecond).padStart(6)} req/s  p50 ${fixed(r.p50)}  p99 ${fixed(r.p99)} ms  ` +
-              `non-2xx ${r.bad}  RSS ${fixed(measured.peakRssMb, 0)} MB  ` +
-              `CPU ${fixed(measured.cpuUsPerRequest, 0)} µs/req, core ${fixed(measured.busyPercent, 0)}% busy`,
-          );
-        }
+        log(
+          `  r${round} ${target.padEnd(9)} ${ROUTES[scenario].padEnd(18)} @${String(connections).padEnd(3)} ` +
+            `${String(r.requestsPerSecond).padStart(6)} req/s  p50 ${fixed(r.p50)}  p99 ${fixed(r.p99)} ms  ` +
+            `non-2xx ${r.bad}  RSS ${fixed(measured.peakRssMb, 0)} MB  ` +
+            `CPU ${fixed(measured.cpuUsPerRequest, 0)} µs/req, core ${fixed(measured.busyPercent, 0)}% busy`,
+        );
       }
     }
     if (ONLY) {
@@ -538,7 +612,8 @@ async function main(): Promise<number> {
 }
 
 /** Prints the results and the targets; returns what makes the run fail (non-2xx answers). */
-function report(rows: Row[], jwksFetches: number, f: Awaited<ReturnType<typeof flood>>): string[] {
+function report(runs: Row[], jwksFetches: number, f: Awaited<ReturnType<typeof flood>>): string[] {
+  const rows = combineRounds(runs);
   const find = (target: Target, scenario: Scenario, connections: number) =>
     rows.find(
       (r) => r.target === target && r.scenario === scenario && r.connections === connections,
@@ -551,7 +626,10 @@ function report(rows: Row[], jwksFetches: number, f: Awaited<ReturnType<typeof f
         : find('reference', row.scenario, row.connections);
     return base ? row.result.requestsPerSecond / base.result.requestsPerSecond : undefined;
   };
-  log('\nResults (p50/p99 of 2xx responses; ratio: profile ÷ health, todos ÷ reference):\n');
+  log(
+    `\nResults (${ROUNDS === 2 ? 'the mean of two rounds, ' : ''}` +
+      'p50/p99 of 2xx responses; ratio: profile ÷ health, todos ÷ reference):\n',
+  );
   log(
     table(
       [
@@ -559,6 +637,7 @@ function report(rows: Row[], jwksFetches: number, f: Awaited<ReturnType<typeof f
         'route',
         'conns',
         'req/s',
+        'rounds',
         'ratio',
         'p50 ms',
         'p99 ms',
@@ -573,6 +652,7 @@ function report(rows: Row[], jwksFetches: number, f: Awaited<ReturnType<typeof f
           ROUTES[row.scenario],
           String(row.connections),
           String(row.result.requestsPerSecond),
+          row.rounds.join(' / '),
           ratio === undefined ? '' : fixed(ratio),
           fixed(row.result.p50),
           fixed(row.result.p99),
