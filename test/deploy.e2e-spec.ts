@@ -267,6 +267,17 @@ describe('deployment files', () => {
       expect(existsSync(join(ROOT, 'dist', 'migrations'))).toBe(true);
     });
 
+    it("runs Node with the memory flags of npm start (README, 'Memory')", () => {
+      const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+        scripts: Record<string, string>;
+      };
+      const flags = (script: string) => script.split(' ').filter((word) => word.startsWith('--'));
+      expect(flags(scripts.start).length).toBeGreaterThan(0);
+      expect(flags(scripts['start:prod'])).toEqual(flags(scripts.start));
+      const nodeOptions = /^ENV NODE_OPTIONS="?([^"\n]*)"?$/m.exec(runtime)?.[1];
+      expect(nodeOptions?.split(' ')).toEqual(flags(scripts.start));
+    });
+
     it("exposes the app's port and the metrics port, and checks readiness", () => {
       expect(runtime).toMatch(new RegExp(`^EXPOSE ${defaults.http.port} 9464$`, 'm'));
       expect(runtime).toMatch(/HEALTHCHECK[\s\S]*\/api\/health\/ready/);
