@@ -214,6 +214,9 @@ function schedule(plan: [Scenario, Target][]) {
   return steps;
 }
 
+/** Two rounds of one server and route further apart than this in req/s are flagged. */
+const UNSTEADY = 1.25;
+
 /** The routes whose first round runs before the seeding and the todo routes. */
 const BEFORE_SEEDING: Scenario[] = ['health', 'profile'];
 
@@ -665,19 +668,24 @@ function report(runs: Row[], jwksFetches: number, f: Awaited<ReturnType<typeof f
   );
 
   /**
-   * Beside a req/s ratio: the same ratio in CPU per response, and any pinned core that was not
-   * kept busy (then the other core, with the load generator and PostgreSQL, held the rate back).
+   * Beside a req/s ratio: the same ratio in CPU per response; any pinned core that was not kept
+   * busy (then the other core, with the load generator and PostgreSQL, held the rate back); and
+   * any side whose two rounds differ by more than UNSTEADY in req/s (the same code on the same
+   * route: one of its rounds met a slow spell of the host, which the mean only halves).
    */
   const context = (row: Row, base: Row) => {
+    const side = (r: Row) => (r.target === 'reference' ? 'reference' : r.scenario);
     const idle = [row, base]
       .filter((r) => r.busyPercent < 95)
-      .map(
-        (r) =>
-          `${r.target === 'reference' ? 'reference' : r.scenario} core ${fixed(r.busyPercent, 0)}% busy`,
-      );
-    return [`CPU/response ${fixed(base.cpuUsPerRequest / row.cpuUsPerRequest)}`, ...idle].join(
-      ', ',
-    );
+      .map((r) => `${side(r)} core ${fixed(r.busyPercent, 0)}% busy`);
+    const unsteady = [row, base]
+      .filter((r) => Math.max(...r.rounds) > UNSTEADY * Math.min(...r.rounds))
+      .map((r) => `${side(r)} rounds ${r.rounds.join(' / ')} req/s`);
+    return [
+      `CPU/response ${fixed(base.cpuUsPerRequest / row.cpuUsPerRequest)}`,
+      ...idle,
+      ...unsteady,
+    ].join(', ');
   };
   const targets: [string, string, boolean][] = [];
   for (const connections of CONNECTIONS) {
