@@ -47,7 +47,7 @@ const CPU_PROF = process.argv.includes('--cpu-prof');
 const KEEP_TEMP = process.argv.includes('--keep-temp');
 const ONLY = process.env.BENCH_ONLY?.split(',').filter(Boolean);
 /** Round 1 runs the routes in order, round 2 in reverse: see `schedule`. */
-const ROUNDS = Math.max(1, Math.min(2, Number(process.env.BENCH_ROUNDS ?? 2)));
+const ROUNDS = process.env.BENCH_ROUNDS === '1' ? 1 : 2;
 /** Above anything a run sends, so a rate limiter counts every request but never answers 429. */
 const LIMIT_OFF = '1000000';
 
@@ -200,18 +200,19 @@ function requestsFor(scenario: Scenario, users: User[]): LoadRequest[] {
 }
 
 /**
- * The runs in order: round 1 goes through the plan, round 2 back through it (A B C … C B A), so
- * that a machine slowing down or speeding up during the bench weighs alike on both sides of
- * every ratio; each side's figure is then the mean of its two rounds (`combineRounds`).
+ * The items, then the same back in reverse (A B C C B A): a machine slowing down or speeding up
+ * during the runs then weighs alike on every item, once the two runs of each are averaged.
+ */
+const mirrored = <T>(items: T[]): T[] => [...items, ...[...items].reverse()];
+
+/**
+ * The runs in order: round 1 goes through the plan, round 2 back through it (`mirrored`), and
+ * each side's figure is the mean of its two rounds (`combineRounds`).
  */
 function schedule(plan: [Scenario, Target][]) {
-  const steps = plan.map(([scenario, target]) => ({ round: 1, scenario, target }));
-  if (ROUNDS === 2) {
-    steps.push(
-      ...[...plan].reverse().map(([scenario, target]) => ({ round: 2, scenario, target })),
-    );
-  }
-  return steps;
+  const steps = plan.map(([scenario, target]) => ({ scenario, target }));
+  const rounds = ROUNDS === 2 ? mirrored(steps) : steps;
+  return rounds.map((step, i) => ({ ...step, round: i < steps.length ? 1 : 2 }));
 }
 
 /** Two rounds of one server and route further apart than this in req/s are flagged. */
@@ -334,15 +335,15 @@ const COST_VARIANTS: [string, Record<string, string>, boolean][] = [
  * What metrics and tracing cost: GET /api/todos at 32 connections on fresh apps that differ only
  * in them: both off, metrics on (the default), metrics and tracing on (every request sampled,
  * spans sent over OTLP/HTTP protobuf to a sink that discards them). Each variant runs twice, in
- * the order A B C C B A, so that a machine slowing down or speeding up during the runs (and
- * whatever the first fresh app pays) weighs on every variant alike.
+ * `mirrored` order, so that the machine's drift (and whatever the first fresh app pays) weighs
+ * on every variant alike.
  */
 async function observabilityCost(
   startApp: (name: string, env: Record<string, string>) => Promise<ServerProcess>,
   users: User[],
 ): Promise<CostRow[]> {
   const sink = await startOtlpSink();
-  const order = [...COST_VARIANTS, ...[...COST_VARIANTS].reverse()];
+  const order = mirrored(COST_VARIANTS);
   const rows: CostRow[] = [];
   try {
     for (const [name, env, traced] of order) {

@@ -2,7 +2,7 @@ import { Client, type QueryResultRow } from 'pg';
 import { DataSource } from 'typeorm';
 import { SqlClient, SqlQuery, SqlResult } from '../src/database/sql-client';
 import { TODOS_LIST_INDEX } from '../src/todos/todo.entity';
-import { TodoCursor } from '../src/todos/todo-cursor';
+import { cursorAfter } from '../src/todos/todo-cursor';
 import { TodoRecord } from '../src/todos/todo.record';
 import { TodosRepository } from '../src/todos/todos.repository';
 import {
@@ -86,11 +86,6 @@ afterAll(async () => {
 function repository() {
   const sql = new RecordingSqlClient(dataSource);
   return { todos: new TodosRepository(sql), sent: sql.sent };
-}
-
-/** The cursor a page ending at `todo` hands out (TodosService builds it the same way). */
-function cursorAt(todo: TodoRecord): TodoCursor {
-  return { createdAt: new Date(todo.createdAt), id: todo.id };
 }
 
 /** Binds the owner as $1 and restricts (or, for INSERT, writes) user_id to it. */
@@ -303,7 +298,7 @@ describe('the list statements and their index', () => {
     const page = await todos.list('user-7', {
       limit: 21,
       completed: 'completed' in options ? options.completed : undefined,
-      after: 'after' in options ? cursorAt(first.at(-1)!) : undefined,
+      after: 'after' in options ? cursorAfter(first.at(-1)!) : undefined,
     });
     expect(page.length).toBeGreaterThan(0);
     const plan = await planOf(sent.at(-1)!);
@@ -315,7 +310,7 @@ describe('the list statements and their index', () => {
   it('returns the newest first, continuing strictly after the cursor', async () => {
     const { todos } = repository();
     const first = await todos.list('user-7', { limit: 5 });
-    const next = await todos.list('user-7', { limit: 5, after: cursorAt(first.at(-1)!) });
+    const next = await todos.list('user-7', { limit: 5, after: cursorAfter(first.at(-1)!) });
     const all = await todos.list('user-7', { limit: 10 });
     expect([...first, ...next].map((t) => t.id)).toEqual(all.map((t) => t.id));
     const times = all.map((t) => Date.parse(t.createdAt));

@@ -1,3 +1,5 @@
+import type { TodoRecord } from './todo.record';
+
 /**
  * The position after which the next page starts: the last todo of the previous page, in the
  * list's order (created_at DESC, id DESC). Keyset pagination: a page is an index range scan from
@@ -7,6 +9,11 @@
 export interface TodoCursor {
   createdAt: Date;
   id: string;
+}
+
+/** The cursor of a page whose last todo is `todo`. */
+export function cursorAfter(todo: Pick<TodoRecord, 'createdAt' | 'id'>): TodoCursor {
+  return { createdAt: new Date(todo.createdAt), id: todo.id };
 }
 
 const CURSOR_PREFIX = 'v1';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AppConfigService } from '../config/app-config.service';
 import { TodoChanges } from './dto/update-todo.dto';
-import { TodoCursor } from './todo-cursor';
+import { cursorAfter, TodoCursor } from './todo-cursor';
 import { VersionPrecondition } from './todo-etag';
 import { TodoRecord } from './todo.record';
 import {
@@ -44,10 +44,7 @@ export class TodosService {
     const last = todos.at(-1);
     return {
       todos,
-      next:
-        rows.length > options.limit && last
-          ? { createdAt: new Date(last.createdAt), id: last.id }
-          : null,
+      next: rows.length > options.limit && last ? cursorAfter(last) : null,
     };
   }
 
